@@ -49,9 +49,7 @@ def _logger_state(logger: logging.Logger) -> _LoggerState:
 
 def _all_loggers() -> dict[str, logging.Logger]:
     manager = logging.Logger.manager
-    loggers = {
-        name: obj for name, obj in manager.loggerDict.items() if isinstance(obj, logging.Logger)
-    }
+    loggers = {name: obj for name, obj in manager.loggerDict.items() if isinstance(obj, logging.Logger)}
     loggers[""] = logging.getLogger()
     return loggers
 
