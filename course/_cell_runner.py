@@ -90,7 +90,9 @@ def _transform_magics(source: str, namespace: dict[str, Any]) -> str:
 
 
 def _short_traceback(exc: BaseException) -> list[str]:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith("_cell_runner.py")]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.endswith("_cell_runner.py")
+    ]
     lines = traceback.format_list(frames[-8:])
     return [*lines, *traceback.format_exception_only(type(exc), exc)]
 
@@ -129,8 +131,10 @@ def run(job: dict[str, Any], results: TextIO) -> None:
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except CellTimeout:
-            record.update(status="timeout", ename="CellTimeoutError", evalue=f"cell ran longer than {timeout:g} s")
-        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are cell errors too
+            record.update(
+                status="timeout", ename="CellTimeoutError", evalue=f"cell ran longer than {timeout:g} s"
+            )
+        except BaseException as exc:
             record.update(status="error", ename=type(exc).__name__, evalue=str(exc)[:4000])
             record["traceback"] = _short_traceback(exc)
         record["stdout"] = out.value()

@@ -32,6 +32,7 @@ __all__ = [
     "CellError",
     "CheckReport",
     "TaskResult",
+    "check",
     "hidden_check_count",
     "is_untouched",
     "read_notebook",
@@ -39,10 +40,11 @@ __all__ = [
     "task_id_of",
     "test_cells",
     "visible_source",
-    "check",
 ]
 
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.M | re.S)
+_HIDDEN = re.compile(
+    r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.M | re.S
+)
 _TASK_ID = re.compile(r"^task_(\d+)_(\d+)$")
 
 
@@ -203,23 +205,38 @@ def _plan(
             points = float(_nbgrader(official).get("points", 0))
             cells.append(_Cell(index, "test", visible_source(_source(official)), grade_id, points))
         elif meta.get("grade") and not meta.get("solution") and release is None:
-            cells.append(_Cell(index, "test", visible_source(_source(cell)), grade_id, float(meta.get("points", 0))))
+            cells.append(
+                _Cell(index, "test", visible_source(_source(cell)), grade_id, float(meta.get("points", 0)))
+            )
         elif meta.get("grade") and not meta.get("solution"):
             continue  # a test cell the release does not have: grading ignores it too
         else:
             cells.append(_Cell(index, "code", _source(cell)))
     for grade_id, official in released.items():
         if grade_id not in seen:
-            warnings.append(f"test cell {grade_id} is missing from your notebook; it is run at the end, as at grading")
+            warnings.append(
+                f"test cell {grade_id} is missing from your notebook; it is run at the end, as at grading"
+            )
             points = float(_nbgrader(official).get("points", 0))
-            cells.append(_Cell(len(notebook["cells"]) + len(cells), "test", visible_source(_source(official)), grade_id, points))
+            cells.append(
+                _Cell(
+                    len(notebook["cells"]) + len(cells),
+                    "test",
+                    visible_source(_source(official)),
+                    grade_id,
+                    points,
+                )
+            )
     return cells, warnings, released
 
 
 def _hidden_counts(source_nb: Path | None) -> dict[str, int]:
     if source_nb is None or not source_nb.exists():
         return {}
-    return {grade_id: hidden_check_count(_source(cell)) for grade_id, cell in test_cells(read_notebook(source_nb)).items()}
+    return {
+        grade_id: hidden_check_count(_source(cell))
+        for grade_id, cell in test_cells(read_notebook(source_nb)).items()
+    }
 
 
 def _child_env() -> dict[str, str]:
@@ -234,7 +251,11 @@ def _child_env() -> dict[str, str]:
 def _run_cells(cells: list[_Cell], cwd: Path, timeout: float) -> tuple[dict[int, dict[str, Any]], str]:
     """Run cells in a fresh interpreter; return results by cell index and a crash description."""
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
-        job_path, results_path, stderr_path = Path(tmp, "job.json"), Path(tmp, "results.jsonl"), Path(tmp, "stderr")
+        job_path, results_path, stderr_path = (
+            Path(tmp, "job.json"),
+            Path(tmp, "results.jsonl"),
+            Path(tmp, "stderr"),
+        )
         job = {"timeout": timeout, "cells": [{"index": c.index, "source": c.source} for c in cells]}
         job_path.write_text(json.dumps(job), encoding="utf-8")
         results_path.touch()
@@ -414,7 +435,10 @@ def check(task_id: str, namespace: dict[str, Any] | None = None, *, root: Path =
         return False
     except Exception as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        print(f"Task {task_id}: your code raised {type(exc).__name__}: {exc} (line {where.lineno} of {where.name}).")
+        print(
+            f"Task {task_id}: your code raised {type(exc).__name__}: {exc} "
+            f"(line {where.lineno} of {where.name})."
+        )
         return False
     hidden = _hidden_counts(assignment.source_path(root)).get(task.grade_id, 0)
     if hidden:

@@ -50,7 +50,9 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def main(
     root: Annotated[
         Path | None,
-        typer.Option(help="The course folder (with course.toml); default: this repository.", envvar="COURSE_ROOT"),
+        typer.Option(
+            help="The course folder (with course.toml); default: this repository.", envvar="COURSE_ROOT"
+        ),
     ] = None,
 ) -> None:
     """Logging for ML Projects."""
@@ -67,7 +69,9 @@ def _assignment(manifest: Manifest, number: str):
 
 @app.command("list")
 def list_command(
-    run: Annotated[bool, typer.Option(help="Run the checks of started exercises (cached per notebook version).")] = True,
+    run: Annotated[
+        bool, typer.Option(help="Run the checks of started exercises (cached per notebook version).")
+    ] = True,
 ) -> None:
     """List lessons and exercises in order, with each exercise's status."""
     from course.progress import exercise_status
@@ -117,7 +121,9 @@ def hint(task: Annotated[str, typer.Argument(help="Task id, e.g. 5.2.")]) -> Non
 
 @app.command()
 def progress(
-    run: Annotated[bool, typer.Option(help="Run the checks of started exercises (cached per notebook version).")] = True,
+    run: Annotated[
+        bool, typer.Option(help="Run the checks of started exercises (cached per notebook version).")
+    ] = True,
 ) -> None:
     """Print a summary table of tasks passed and points, per exercise and in total."""
     from course.progress import exercise_status
@@ -132,14 +138,19 @@ def progress(
 def grade(
     submissions: Annotated[
         Path,
-        typer.Argument(help="A folder of notebooks, an LMS zip (zip_collect naming) or nbgrader's submitted/ folder."),
+        typer.Argument(
+            help="A folder of notebooks, an LMS zip (zip_collect naming) or nbgrader's submitted/ folder."
+        ),
     ],
     assignment: Annotated[
         list[str] | None, typer.Option("--assignment", "-a", help="Grade only this exercise (repeatable).")
     ] = None,
-    course_dir: Annotated[Path, typer.Option(help="Where nbgrader's folders and gradebook live.")] = Path("grading"),
+    course_dir: Annotated[Path, typer.Option(help="Where nbgrader's folders and gradebook live.")] = Path(
+        "grading"
+    ),
     solutions: Annotated[
-        Path | None, typer.Option(help="The nbgrader source folder; keep a private copy for grading for credit.")
+        Path | None,
+        typer.Option(help="The nbgrader source folder; keep a private copy for grading for credit."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Grader processes (default: one per core).")] = 0,
     timeout: Annotated[int, typer.Option(help="Seconds each cell may run.")] = 30,

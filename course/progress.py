@@ -51,7 +51,9 @@ def exercise_status(
     release_path = assignment.release_path(root)
     max_score = assignment.max_points
     if not path.exists():
-        return ExerciseStatus(assignment.slug, "missing", max_score=max_score, detail=f"{path} does not exist")
+        return ExerciseStatus(
+            assignment.slug, "missing", max_score=max_score, detail=f"{path} does not exist"
+        )
     try:
         data = read_notebook(path)
         if release_path.exists() and is_untouched(data, read_notebook(release_path)):

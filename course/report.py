@@ -55,7 +55,8 @@ def render_check(report: CheckReport, console: Console) -> None:
             console.print(Text(f"        {task.message}", style="red"))
     for error in report.cell_errors:
         console.print(
-            Text(f"  cell {error.index} raised {error.ename}: {error.evalue}"[:300], style="yellow"), highlight=False
+            Text(f"  cell {error.index} raised {error.ename}: {error.evalue}"[:300], style="yellow"),
+            highlight=False,
         )
     if report.crashed:
         console.print(Text(f"  {report.crashed}", style="bold red"))
@@ -89,14 +90,21 @@ def render_list(manifest: Manifest, statuses: dict[str, ExerciseStatus], console
         if status is None:
             table.add_row(f"{lesson.number:02d}", lesson.title, Text("-", style="dim"), "")
         else:
-            table.add_row(f"{lesson.number:02d}", lesson.title, f"exercises/{lesson.slug}/", _state_text(status))
+            table.add_row(
+                f"{lesson.number:02d}", lesson.title, f"exercises/{lesson.slug}/", _state_text(status)
+            )
     console.print(table)
 
 
 def render_progress(manifest: Manifest, statuses: dict[str, ExerciseStatus], console: Console) -> None:
     """A summary table: tasks and points per exercise, and the totals."""
     table = Table(title="Progress", title_justify="left")
-    for name, justify in (("Exercise", "left"), ("Tasks passed", "right"), ("Points", "right"), ("Status", "left")):
+    for name, justify in (
+        ("Exercise", "left"),
+        ("Tasks passed", "right"),
+        ("Points", "right"),
+        ("Status", "left"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     total_tasks = done_tasks = 0
     total_points = earned = 0.0

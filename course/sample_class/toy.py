@@ -21,11 +21,11 @@ _ANSWER_1 = '''def add(a, b):
     return a + b
     ### END SOLUTION'''
 
-_TEST_1 = '''assert add(1, 2) == 3, f"add(1, 2) returned {add(1, 2)!r}; expected 3"
+_TEST_1 = """assert add(1, 2) == 3, f"add(1, 2) returned {add(1, 2)!r}; expected 3"
 print("Task 99.1: public checks passed.")
 ### BEGIN HIDDEN TESTS
 assert add(-1, 1) == 0, "add(-1, 1) should be 0"
-### END HIDDEN TESTS'''
+### END HIDDEN TESTS"""
 
 _ANSWER_2 = '''import logging
 
@@ -38,9 +38,9 @@ def make_logger(name):
     return logger
     ### END SOLUTION'''
 
-_TEST_2 = '''import logging
+_TEST_2 = """import logging
 assert make_logger("toy").level == logging.DEBUG, "make_logger() should set the level to DEBUG"
-print("Task 99.2: public checks passed.")'''
+print("Task 99.2: public checks passed.")"""
 
 COURSE_TOML = f'''
 [[lesson]]
@@ -63,7 +63,9 @@ hint = "logging.getLogger(name).setLevel(logging.DEBUG)"
 '''
 
 
-def _cell(cell_type: str, source: str, cell_id: str, nbgrader: dict[str, Any] | None = None) -> dict[str, Any]:
+def _cell(
+    cell_type: str, source: str, cell_id: str, nbgrader: dict[str, Any] | None = None
+) -> dict[str, Any]:
     cell: dict[str, Any] = {"cell_type": cell_type, "id": cell_id, "metadata": {}, "source": source}
     if nbgrader is not None:
         cell["metadata"]["nbgrader"] = {"schema_version": 3, **nbgrader}
@@ -77,12 +79,44 @@ def notebook() -> dict[str, Any]:
     common = {"locked": False, "task": False}
     cells = [
         _cell("markdown", "# Toy exercise", "intro"),
-        _cell("code", _ANSWER_1, "answer-1", {**common, "grade": False, "solution": True, "grade_id": "answer_99_1"}),
-        _cell("code", _TEST_1, "test-1", {"grade": True, "solution": False, "locked": True, "task": False,
-                                          "grade_id": "task_99_1", "points": 2}),
-        _cell("code", _ANSWER_2, "answer-2", {**common, "grade": False, "solution": True, "grade_id": "answer_99_2"}),
-        _cell("code", _TEST_2, "test-2", {"grade": True, "solution": False, "locked": True, "task": False,
-                                          "grade_id": "task_99_2", "points": 3}),
+        _cell(
+            "code",
+            _ANSWER_1,
+            "answer-1",
+            {**common, "grade": False, "solution": True, "grade_id": "answer_99_1"},
+        ),
+        _cell(
+            "code",
+            _TEST_1,
+            "test-1",
+            {
+                "grade": True,
+                "solution": False,
+                "locked": True,
+                "task": False,
+                "grade_id": "task_99_1",
+                "points": 2,
+            },
+        ),
+        _cell(
+            "code",
+            _ANSWER_2,
+            "answer-2",
+            {**common, "grade": False, "solution": True, "grade_id": "answer_99_2"},
+        ),
+        _cell(
+            "code",
+            _TEST_2,
+            "test-2",
+            {
+                "grade": True,
+                "solution": False,
+                "locked": True,
+                "task": False,
+                "grade_id": "task_99_2",
+                "points": 3,
+            },
+        ),
     ]
     return {
         "cells": cells,
