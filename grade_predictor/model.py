@@ -135,12 +135,14 @@ class LinearGradeModel:
             epochs,
             learning_rate,
         )
+        # Plain sum() rather than math.fsum(): a diverging run must reach inf/nan and be
+        # reported below, not stop with fsum's OverflowError.
         for epoch in range(1, epochs + 1):
             errors = [
-                bias + math.fsum(w * v for w, v in zip(weights, row, strict=True)) - y
+                bias + sum(w * v for w, v in zip(weights, row, strict=True)) - y
                 for row, y in zip(x, targets, strict=True)
             ]
-            loss = math.fsum(e * e for e in errors) / n
+            loss = sum(e * e for e in errors) / n
             if not math.isfinite(loss):
                 raise ValueError(
                     f"loss is not finite at epoch {epoch} (learning_rate={learning_rate}); "
@@ -149,11 +151,11 @@ class LinearGradeModel:
             history.append(loss)
             logger.debug("epoch %d/%d: loss=%.4f", epoch, epochs, loss)
             gradients = [
-                2.0 * math.fsum(e * row[j] for e, row in zip(errors, x, strict=True)) / n
+                2.0 * sum(e * row[j] for e, row in zip(errors, x, strict=True)) / n
                 for j in range(self.n_features)
             ]
             weights = [w - learning_rate * g for w, g in zip(weights, gradients, strict=True)]
-            bias -= learning_rate * 2.0 * math.fsum(errors) / n
+            bias -= learning_rate * 2.0 * sum(errors) / n
 
         self.weights = tuple(weights)
         self.bias = bias
@@ -179,9 +181,7 @@ class LinearGradeModel:
             raise NotFittedError(f"{self.model_version} must be fitted before predict()")
         _check_width(features, self.n_features)
         x = self._standardise(features)
-        predictions = [
-            self.bias + math.fsum(w * v for w, v in zip(self.weights, row, strict=True)) for row in x
-        ]
+        predictions = [self.bias + sum(w * v for w, v in zip(self.weights, row, strict=True)) for row in x]
         logger.debug("%s predicted %d rows", self.model_version, len(predictions))
         return predictions
 
