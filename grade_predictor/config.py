@@ -74,17 +74,22 @@ class TrainingConfig:
         ConfigError: if a value has the wrong type or is out of range.
     """
 
-    data_seed: int = 42
-    n_students: int = 200
-    folds: int = 5
-    epochs: int = 50
-    learning_rate: float = 0.05
-    model_name: str = "linear"
-    log_level: str = "INFO"
-    log_json: bool = False
-    log_file: str | None = None
-    malformed_fold: int | None = None
-    tracking_token: str | None = None
+    data_seed: int = dataclasses.field(default=42, metadata={"help": "seed of the synthetic students"})
+    n_students: int = dataclasses.field(default=200, metadata={"help": "number of students"})
+    folds: int = dataclasses.field(default=5, metadata={"help": "cross-validation folds"})
+    epochs: int = dataclasses.field(default=50, metadata={"help": "gradient-descent epochs per fold"})
+    learning_rate: float = dataclasses.field(default=0.05, metadata={"help": "gradient-descent step size"})
+    model_name: str = dataclasses.field(default="linear", metadata={"help": "model to train"})
+    log_level: str = dataclasses.field(default="INFO", metadata={"help": "console log level"})
+    log_json: bool = dataclasses.field(default=False, metadata={"help": "log JSON lines instead of text"})
+    log_file: str | None = dataclasses.field(default=None, metadata={"help": "also log to this file"})
+    malformed_fold: int | None = dataclasses.field(
+        default=None, metadata={"help": "fold whose rows lose a column (to reproduce the failure)"}
+    )
+    tracking_token: str | None = dataclasses.field(
+        default=None,
+        metadata={"help": "experiment-tracker token (secret: prefer the environment, flags show in `ps`)"},
+    )
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -330,7 +335,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
     for name, field in _FIELDS.items():
         base, _ = _field_type(name)
         default = _shown(name, field.default)
-        help_text = f"default: {default}; environment: {_env_name(name)}".replace("%", "%%")
+        help_text = f"{field.metadata['help']} (default: {default}; environment: {_env_name(name)})"
+        help_text = help_text.replace("%", "%%")
         if base is bool:
             parser.add_argument(
                 _flag(name),
