@@ -78,6 +78,7 @@ def _final_processors(*, json: bool) -> list[structlog.typing.Processor]:
     # The console renderer draws exceptions itself. rich's traceback formatter shows
     # local variables by default: turn that off, a local may hold a secret.
     renderer = structlog.dev.ConsoleRenderer(
+        colors=sys.stdout.isatty(),
         exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
     )
     return [structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact_processor, renderer]
