@@ -4,8 +4,8 @@ Every student is a row of three features (attendance, weekly study hours, prior
 grade) and a target (the final grade). The data are generated from a seed, so the
 same seed always gives the same students. A few rows are recorded wrongly on
 purpose, the way real exports are: attendance written as a percentage, negative
-study hours. They are logged at WARNING and clipped into range, so a reader of the
-logs can see that the data were touched.
+study hours, a prior grade with a lost decimal point. They are logged at WARNING
+and clipped into range, so a reader of the logs can see that the data were touched.
 """
 
 import logging
@@ -73,8 +73,9 @@ def make_students(n: int = 200, *, seed: int = 42) -> Dataset:
     """Generate ``n`` synthetic students, reproducibly from ``seed``.
 
     About 3% of the rows (at least one) are recorded wrongly on purpose: attendance
-    written as a percentage (``87.0`` instead of ``0.87``) or negative study hours.
-    Each one is logged at WARNING and clipped into its valid range.
+    written as a percentage (``87.0`` instead of ``0.87``), negative study hours, or
+    a prior grade with a lost decimal point (``625`` instead of ``62.5``). Each bad
+    value is logged at WARNING and clipped into its valid range.
 
     Args:
         n: number of students (at least 1).
@@ -114,10 +115,12 @@ def make_students(n: int = 200, *, seed: int = 42) -> Dataset:
     n_suspicious = max(1, round(n * _SUSPICIOUS_FRACTION))
     for k, i in enumerate(sorted(rng.sample(range(n), n_suspicious))):
         attendance, study_hours, prior_grade = rows[i]
-        if k % 2 == 0:
+        if k % 3 == 0:  # attendance exported as a percentage
             attendance = round(attendance * 100.0, 1)
-        else:
+        elif k % 3 == 1:  # a sign error in the hours column
             study_hours = -study_hours if study_hours > 0 else -1.0
+        else:  # a lost decimal point: 62.5 typed as 625
+            prior_grade = round(prior_grade * 10.0, 1) if prior_grade > 10.0 else 150.0
         rows[i] = (attendance, study_hours, prior_grade)
 
     clean_rows = [_clean_row(student_id, row) for student_id, row in zip(ids, rows, strict=True)]

@@ -279,10 +279,10 @@ class TestMakeStudents:
         rows = dict(zip(data.student_ids, data.features, strict=True))
         for record in warnings:
             assert record.name == "grade_predictor.data"
-            student_id = record.args[0]
-            attendance, study_hours, _ = rows[student_id]
-            assert attendance == 1.0 or study_hours == 0.0, record.getMessage()
-        assert any("percentage" in r.getMessage() for r in warnings)
+            attendance, study_hours, prior_grade = rows[record.args[0]]
+            assert attendance == 1.0 or study_hours == 0.0 or prior_grade == 100.0, record.getMessage()
+        kinds = ("attendance", "negative study hours", "prior grade")
+        assert all(any(kind in r.getMessage() for r in warnings) for kind in kinds)
 
     def test_rejects_empty(self) -> None:
         with pytest.raises(ValueError, match="at least 1"):
