@@ -187,6 +187,10 @@ def cross_validate(
         ValueError: on invalid settings (checked before any fold runs).
     """
     splits = kfold_indices(len(dataset), folds=folds, seed=seed)
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if malformed_fold is not None and not 1 <= malformed_fold <= folds:
         raise ValueError(f"malformed_fold must be between 1 and {folds}, got {malformed_fold}")
     logger.info(

@@ -462,9 +462,22 @@ class TestCrossValidate:
         assert ("fold 3 failed: shape mismatch: expected 3 features per row, got 2", 3) in seen
         assert current.get() is None
 
-    def test_invalid_malformed_fold(self, small: Dataset) -> None:
-        with pytest.raises(ValueError, match="malformed_fold"):
-            cross_validate(small, folds=3, malformed_fold=4)
+    @pytest.mark.parametrize(
+        ("settings", "match"),
+        [
+            ({"malformed_fold": 4}, "malformed_fold"),
+            ({"malformed_fold": 0}, "malformed_fold"),
+            ({"epochs": 0}, "epochs"),
+            ({"learning_rate": -0.1}, "learning_rate"),
+            ({"folds": 61}, "folds"),
+        ],
+    )
+    def test_invalid_settings_fail_before_any_fold(
+        self, small: Dataset, records: list[logging.LogRecord], settings: dict, match: str
+    ) -> None:
+        with pytest.raises(ValueError, match=match):
+            cross_validate(small, **{"folds": 3, **settings})
+        assert records == []
 
     def test_evaluate_fold_raises_instead_of_recovering(self, small: Dataset) -> None:
         (train, test), *_ = kfold_indices(len(small), folds=3, seed=0)
