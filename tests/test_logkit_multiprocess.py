@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import time
 from collections import Counter
 from logging.handlers import QueueHandler
 from pathlib import Path
@@ -88,6 +89,33 @@ class TestQueueLogging:
         file_handler.close()
         expected = "child-1 grade_predictor.child hello from a spawned child\n"
         assert log_file.read_text(encoding="utf-8") == expected
+
+
+class SlowListHandler(logging.Handler):
+    """Keep records, slowly, so that an undrained queue would still hold some."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        time.sleep(0.01)
+        self.messages.append(record.getMessage())
+
+
+class TestListening:
+    """Leaving the listening block drains the queue into the handlers."""
+
+    def test_every_queued_record_is_handled_on_exit(self) -> None:
+        slow = SlowListHandler()
+        log = logging.getLogger("grade_predictor.queued")
+        log.propagate = False
+        log.setLevel(logging.INFO)
+        with listening(slow) as queue:
+            log.addHandler(QueueHandler(queue))
+            for i in range(20):
+                log.info("record %d", i)
+        assert slow.messages == [f"record {i}" for i in range(20)]
 
 
 class TestConfigureWorker:
