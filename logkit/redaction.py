@@ -128,8 +128,16 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask secrets in ``record`` in place and let it through."""
-        record.msg = scrub(record.getMessage())
-        record.args = None
+        try:
+            message = record.getMessage()
+        except Exception:
+            # A broken call such as log.info("%d", "x"): keep it broken, so the handler
+            # still reports the error, but with the arguments redacted.
+            record.msg = scrub(str(record.msg))
+            record.args = redact(record.args)
+        else:
+            record.msg = scrub(message)
+            record.args = None
         for key, value in extra_fields(record).items():
             setattr(record, key, MASK if is_secret_key(key) else redact(value))
         if record.exc_info and not record.exc_text:

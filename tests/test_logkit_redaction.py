@@ -194,6 +194,11 @@ class TestRedactingFilter:
         assert RedactingFilter().filter(record)
         assert (record.msg, record.args) == (f"key {MASK} for ana", None)
 
+    def test_broken_arguments_do_not_raise_and_stay_redacted(self) -> None:
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d retries", (FAKE_KEY,), None)
+        assert RedactingFilter().filter(record)
+        assert record.args == (MASK,)
+
     def test_extra_fields(self) -> None:
         record = logging.makeLogRecord({"msg": "m", "api_key": FAKE_KEY, "note": "to ana@example.com"})
         RedactingFilter().filter(record)
