@@ -300,6 +300,25 @@ class GradeReport:
     seconds: float = 0.0
 
 
+_EMPTY_GRADEBOOK: dict[Path, Path] = {}
+
+
+def _empty_gradebook(workdir: Path, course_id: str) -> Path:
+    """An empty gradebook file, made once per worker process and copied for each course.
+
+    A new gradebook asks ``alembic`` (a subprocess, seconds) for its schema version; copying a made
+    one skips that for every assignment after the first.
+    """
+    if workdir not in _EMPTY_GRADEBOOK:
+        from nbgrader.api import Gradebook
+
+        path = workdir / f"empty-gradebook-{os.getpid()}.db"
+        path.unlink(missing_ok=True)
+        Gradebook(f"sqlite:///{path}", course_id=course_id).close()
+        _EMPTY_GRADEBOOK[workdir] = path
+    return _EMPTY_GRADEBOOK[workdir]
+
+
 def autograde_assignment(
     slug: str, students: Mapping[str, str], workdir: str, root: str = str(REPO_ROOT)
 ) -> GradeReport:
@@ -325,6 +344,9 @@ def autograde_assignment(
         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
     )
     config = load_nbgrader_config(course_root, config_root=Path(root))
+    shutil.copy2(
+        _empty_gradebook(Path(workdir), config.CourseDirectory.course_id), course_root / "gradebook.db"
+    )
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     report = GradeReport(slug)
     generated = api.generate_assignment(slug, force=True, create=True)
