@@ -188,13 +188,18 @@ def grade(
 
 
 @app.command()
-def release() -> None:
+def release(
+    assignments: Annotated[
+        list[str] | None, typer.Argument(help="Exercise numbers or slugs (default: all).")
+    ] = None,
+) -> None:
     """Regenerate exercises/ from solutions/ with nbgrader."""
+    from course.release import ReleaseError
+    from course.release import release as release_assignments
+
     try:
-        from course import release as release_module
-    except ImportError:
-        raise _fail("course/release.py is not there yet") from None
-    run = getattr(release_module, "release_all", None) or getattr(release_module, "main", None)
-    if run is None:
-        raise _fail("course/release.py has no release_all()")
-    run()
+        written = release_assignments(assignments or None, root=_root())
+    except (ReleaseError, KeyError) as exc:
+        raise _fail(str(exc)) from None
+    for path in written:
+        _console().print(f"released {path}", highlight=False)

@@ -49,7 +49,8 @@ def render_check(report: CheckReport, console: Console) -> None:
         if task.passed:
             note = "public checks passed"
             if task.hidden_checks:
-                note += f"; {task.hidden_checks} hidden checks run at grading"
+                plural = "s" if task.hidden_checks != 1 else ""
+                note += f"; {task.hidden_checks} hidden check{plural} run at grading"
             console.print(Text(f"        {note}", style="green"))
         else:
             console.print(Text(f"        {task.message}", style="red"))
