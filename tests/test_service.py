@@ -286,6 +286,24 @@ class TestLoggingSetup:
         assert not out.lstrip().startswith("{")
         assert "\x1b[" not in out
 
+    def test_console_tracebacks_hide_local_variables(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """rich's traceback shows locals by default; the console renderer is told not to."""
+        configure_logging(json=False)
+        # Built at run time: rich prints the source lines around each frame, and a literal
+        # here would show up as source code rather than as a local variable.
+        local_secret = "-".join(["hunter2", "not", "a", "real", "password"])
+
+        def fail(password: str) -> None:
+            raise PermissionError("login refused")
+
+        try:
+            fail(local_secret)
+        except PermissionError:
+            structlog.get_logger("t").exception("login_failed")
+        out = capsys.readouterr().out
+        assert "PermissionError" in out and "login refused" in out
+        assert local_secret not in out
+
     def test_handlers_and_uvicorn_loggers(self) -> None:
         """One root handler (also after a second call); uvicorn's loggers only propagate."""
         logging.getLogger("uvicorn.error").addHandler(logging.StreamHandler(sys.stdout))
@@ -411,6 +429,7 @@ async def fire(base_url: str, requests: list[Sent], *, concurrency: int = 20) ->
         await asyncio.gather(*(one(sent) for sent in requests))
 
 
+@pytest.mark.timeout(90)
 def test_server_logs_one_json_line_per_request(server: Server) -> None:
     """300 concurrent requests through the real uvicorn server: every line JSON, ids mapped 1:1."""
     requests = make_requests(300)
