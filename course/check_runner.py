@@ -172,19 +172,24 @@ def hidden_check_count(source: str) -> int:
     return count
 
 
-def is_untouched(notebook: dict[str, Any], release: dict[str, Any]) -> bool:
-    """True when every code cell's source equals the release's (outputs and metadata are ignored)."""
-
-    def codes(nb: dict[str, Any]) -> list[str]:
-        return [_source(c).strip() for c in nb["cells"] if c.get("cell_type") == "code"]
-
-    return codes(notebook) == codes(release)
+def is_untouched(notebook: dict[str, Any]) -> bool:
+    """True when every answer cell still holds nbgrader's stub (``raise NotImplementedError()``)."""
+    answers = [
+        _source(c) for c in notebook["cells"] if c.get("cell_type") == "code" and _nbgrader(c).get("solution")
+    ]
+    return bool(answers) and all(
+        "raise NotImplementedError()" in a and "YOUR CODE HERE" in a for a in answers
+    )
 
 
 def _plan(
     notebook: dict[str, Any], release: dict[str, Any] | None
 ) -> tuple[list[_Cell], list[str], dict[str, dict[str, Any]]]:
-    """The cells to run: the student's code cells, with test cells replaced by the released ones."""
+    """The cells to run: the student's code cells, with test cells replaced by the official ones.
+
+    ``release`` is the notebook whose test cells are authoritative (the nbgrader source, whose visible
+    part is what the release holds); ``None`` runs the notebook's own test cells.
+    """
     released = test_cells(release) if release is not None else {}
     warnings: list[str] = []
     cells: list[_Cell] = []
@@ -197,7 +202,7 @@ def _plan(
         if grade_id in released:
             seen.add(grade_id)
             official = released[grade_id]
-            if _source(cell) != _source(official):
+            if visible_source(_source(cell)).strip() != visible_source(_source(official)).strip():
                 warnings.append(
                     f"test cell {grade_id} was edited; it is checked (and graded) as released, "
                     "so your edit has no effect"
@@ -348,8 +353,11 @@ def run_checks(
     if assignment is not None:
         release_path = assignment.release_path(root)
         source_nb = assignment.source_path(root)
-        checking_a_release_or_source = notebook_path in (release_path.resolve(), source_nb.resolve())
-        if release_path.exists() and not checking_a_release_or_source:
+        # Test cells come from the nbgrader source (as at grading: nbgrader restores them from its
+        # gradebook); a private course without solutions/ falls back to a separate release copy.
+        if source_nb.exists() and source_nb.resolve() != notebook_path:
+            release = read_notebook(source_nb)
+        elif release_path.exists() and release_path.resolve() != notebook_path:
             release = read_notebook(release_path)
         titles = {task.grade_id: task.title for task in assignment.tasks}
     hidden = _hidden_counts(source_nb)

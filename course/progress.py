@@ -1,8 +1,8 @@
 """Status of each exercise for ``course list`` and ``course progress``, with a cache.
 
-An exercise whose code cells still equal the release is "not started" without running anything. Otherwise
-its checks run once per version of the notebook: results are cached in ``.course/`` (gitignored), keyed by
-a hash of the notebook, the release, the solution source and the check module.
+An exercise whose answer cells all still hold nbgrader's stub is "not started" without running anything.
+Otherwise its checks run once per version of the notebook: results are cached in ``.course/``
+(gitignored), keyed by a hash of the notebook, the release, the solution source and the check module.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def exercise_status(
         )
     try:
         data = read_notebook(path)
-        if release_path.exists() and is_untouched(data, read_notebook(release_path)):
+        if is_untouched(data):
             return ExerciseStatus(assignment.slug, "not started", max_score=max_score)
     except (ValueError, json.JSONDecodeError) as exc:
         return ExerciseStatus(assignment.slug, "broken", max_score=max_score, detail=str(exc))
