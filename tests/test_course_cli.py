@@ -88,7 +88,8 @@ class TestRunChecks:
         def delete(nb: dict[str, Any]) -> None:
             del nb["cells"][4]
 
-        path = _write(root, {"answer_99_1": ADD, "answer_99_2": "def make_logger(name):\n    return None"}, delete)
+        wrong = "def make_logger(name):\n    return None"
+        path = _write(root, {"answer_99_1": ADD, "answer_99_2": wrong}, delete)
         report = run_checks(path, assignment, root=root)
         assert _statuses(report) == {"99.1": "passed", "99.2": "failed"}
         assert any("task_99_2 is missing" in warning for warning in report.warnings)
