@@ -23,6 +23,9 @@ for the person who reads its log the next morning:
   ``reraise`` the exception would be swallowed and the exit code would be 0);
 * sinks are flushed and closed before exit (``enqueue=True`` queues records).
 
+``log_level`` sets the console's threshold; the file always keeps DEBUG as well (the
+library's per-epoch losses), which is what one wants to read after a failed run.
+
 Exit codes: 0 when at least one fold produced a score, 1 when no fold did or the
 run crashed, 2 for an invalid configuration.
 """
@@ -32,7 +35,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import uuid
@@ -44,42 +46,20 @@ from pathlib import Path
 from loguru import logger
 
 from apps.loguru_setup import configure_loguru, shutdown_loguru
+from apps.provenance import code_version
 from grade_predictor.config import ConfigError, TrainingConfig, resolve_config
 from grade_predictor.data import make_students
 from grade_predictor.evaluate import CrossValidationResult, cross_validate
 
-__all__ = ["DEFAULT_LOG_FILE", "code_version", "fold_context", "main", "new_run_id", "run_experiment"]
+__all__ = ["DEFAULT_LOG_FILE", "fold_context", "main", "new_run_id", "run_experiment"]
 
 DEFAULT_LOG_FILE = Path("logs") / "experiment.log"
 """Where the file sink writes when the configuration names no ``log_file``."""
-
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def new_run_id() -> str:
     """A sortable, unique run id: UTC start time plus six random hex digits."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-
-
-def code_version(directory: Path = _REPO_ROOT) -> str:
-    """The commit checked out in ``directory`` (``git rev-parse HEAD``), or ``"unknown"``.
-
-    ``"unknown"`` covers every way of not knowing: no git installed, not a git
-    checkout (an installed wheel), git failing or hanging.
-    """
-    try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    sha = completed.stdout.strip()
-    return sha if completed.returncode == 0 and sha else "unknown"
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from loguru import logger
 
 import apps.experiment as experiment
 from apps.loguru_setup import DEFAULT_EXTRA, InterceptHandler, configure_loguru, shutdown_loguru
+from apps.provenance import code_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FAKE_TOKEN = "sk-test-not-a-real-key-0123456789"
@@ -313,7 +314,7 @@ class TestInProcess:
 
     def test_code_version_outside_a_checkout_is_unknown(self, tmp_path: Path) -> None:
         """No git repository: the version is 'unknown', not an exception."""
-        assert experiment.code_version(tmp_path) == "unknown"
+        assert code_version(tmp_path) == "unknown"
 
     def test_code_version_in_this_checkout_is_the_head_commit(self) -> None:
         """In the course's own checkout the version is HEAD's SHA."""
@@ -322,4 +323,4 @@ class TestInProcess:
         )
         if head.returncode != 0:
             pytest.skip("not running from a git checkout")
-        assert experiment.code_version(REPO_ROOT) == head.stdout.strip()
+        assert code_version(REPO_ROOT) == head.stdout.strip()

@@ -27,6 +27,7 @@ from structlog.testing import capture_logs
 
 from apps.service.app import REQUEST_ID_HEADER, create_app, train_default_model, valid_request_id
 from apps.service.logging_setup import HANDLER_NAME, UVICORN_LOGGERS, configure_logging
+from apps.service.main import build_parser
 from grade_predictor.model import LinearGradeModel
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -322,6 +323,15 @@ class TestLoggingSetup:
             configure_logging(level="LOUD")
 
 
+def test_command_line_options() -> None:
+    """Levels are case-insensitive; the log format maps to configure_logging's json argument."""
+    args = build_parser().parse_args(["--port", "9001", "--log-level", "debug", "--log-format", "json"])
+    assert (args.host, args.port, args.log_level, args.log_format) == ("127.0.0.1", 9001, "DEBUG", "json")
+    assert build_parser().parse_args([]).log_format == "auto"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--log-level", "loud"])
+
+
 # --- the real server -----------------------------------------------------------------------------
 
 
@@ -449,7 +459,11 @@ def test_server_logs_one_json_line_per_request(server: Server) -> None:
     assert "Application startup complete." in uvicorn_events
     assert "Shutting down" in uvicorn_events
     assert any(event.startswith("Finished server process") for event in uvicorn_events)
-    # ... and so did the library's training lines.
+    # The service's own startup line records where it listens and which code it runs.
+    (starting,) = [line for line in lines if line["event"] == "service_starting"]
+    assert starting["port"] == int(server.base_url.rsplit(":", 1)[1])
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", starting["code_version"])
+    # ... and the library's training lines went through it too.
     assert any(line.get("logger", "").startswith("grade_predictor.") for line in lines)
 
     # Responses: ids echoed, body and header agree, all distinct.

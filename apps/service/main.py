@@ -11,10 +11,13 @@ writes one richer completion line per request instead.
 from __future__ import annotations
 
 import argparse
+import platform
 from collections.abc import Sequence
 
+import structlog
 import uvicorn
 
+from apps.provenance import code_version
 from apps.service.app import create_app
 from apps.service.logging_setup import configure_logging
 
@@ -50,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Configure logging, build the app and serve it until interrupted; return the exit code."""
     args = build_parser().parse_args(argv)
     configure_logging(json=_FORMATS[args.log_format], level=args.log_level)
+    structlog.stdlib.get_logger(__name__).info(
+        "service_starting",
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        code_version=code_version(),
+        python=platform.python_version(),
+    )
     app = create_app()
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
