@@ -8,6 +8,7 @@ nbgrader matches cells by id).
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import subprocess
 import warnings
@@ -72,14 +73,18 @@ def problems(nb: nbformat.NotebookNode) -> list[str]:
     return found
 
 
+def read_raw(path: Path) -> nbformat.NotebookNode:
+    """The notebook exactly as stored: ``nbformat.read`` would silently repair missing or repeated ids."""
+    return nbformat.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
 NOTEBOOKS = tracked_notebooks()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(REPO_ROOT)) for p in NOTEBOOKS])
 def test_notebook_is_clean(path: Path) -> None:
     """A tracked notebook is valid nbformat with cell ids, no outputs and no execution counts."""
-    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-    found = problems(nb)
+    found = problems(read_raw(path))
     assert not found, f"{path.relative_to(REPO_ROOT)}:\n  " + "\n  ".join(found)
 
 
@@ -119,6 +124,19 @@ class TestTheCheckItself:
         nb = self.clean()
         nb.metadata["kernelspec"]["name"] = "my-conda-env"
         assert any("kernelspec" in line for line in problems(nb))
+
+    def test_ids_are_checked_as_stored(self, tmp_path: Path) -> None:
+        """A file with a missing and a repeated id is reported, not silently repaired on reading."""
+        nb = self.clean()
+        nb.cells.append(nbformat.v4.new_code_cell("y = 2"))
+        raw = json.loads(nbformat.writes(nb))
+        del raw["cells"][0]["id"]
+        raw["cells"][2]["id"] = raw["cells"][1]["id"]
+        path = tmp_path / "dirty.ipynb"
+        path.write_text(json.dumps(raw), encoding="utf-8")
+        found = problems(read_raw(path))
+        assert any("has no id" in line for line in found)
+        assert any("repeats id" in line for line in found)
 
     def test_invalid_structure_is_reported(self) -> None:
         """A cell with an unknown type is not valid nbformat."""
