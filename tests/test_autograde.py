@@ -21,7 +21,7 @@ from course.manifest import Assignment
 
 pytestmark = pytest.mark.slow
 
-ASSIGNMENTS = list(es.MANIFEST.assignments)
+ASSIGNMENTS = es.selected_assignments()
 IDS = [a.slug for a in ASSIGNMENTS]
 
 # A correct answer to task 1.1 whose function, when the test cell calls it, adds a StreamHandler on

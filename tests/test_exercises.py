@@ -17,7 +17,7 @@ import pytest
 
 from course.manifest import REPO_ROOT, Assignment
 
-ASSIGNMENTS = list(es.MANIFEST.assignments)
+ASSIGNMENTS = es.selected_assignments()
 IDS = [a.slug for a in ASSIGNMENTS]
 
 
@@ -169,8 +169,9 @@ class TestManifestAndNotebooks:
 
 def test_every_notebook_is_listed() -> None:
     """Every notebook and folder under solutions/ and exercises/ belongs to an assignment in course.toml."""
-    listed = {a.slug for a in ASSIGNMENTS}
-    expected = {a.source_path() for a in ASSIGNMENTS} | {a.release_path() for a in ASSIGNMENTS}
+    everything = es.MANIFEST.assignments
+    listed = {a.slug for a in everything}
+    expected = {a.source_path() for a in everything} | {a.release_path() for a in everything}
     for folder in ("solutions", "exercises"):
         base = REPO_ROOT / folder
         if not base.exists():
@@ -212,18 +213,18 @@ def test_exercises_hold_only_released_files() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _release_into(dest: str) -> list[str]:
-    """Release every assignment into ``dest`` (runs in a worker process)."""
+def _release_into(dest: str, slugs: list[str]) -> list[str]:
+    """Release the assignments ``slugs`` into ``dest`` (runs in a worker process)."""
     from course.release import release
 
-    return [str(p) for p in release(dest=Path(dest))]
+    return [str(p) for p in release(slugs, dest=Path(dest))]
 
 
 @pytest.mark.slow
 def test_regenerating_gives_no_diff() -> None:
     """Releasing into a temporary folder reproduces exercises/ byte for byte."""
     with tempfile.TemporaryDirectory(prefix="course-rerelease-") as scratch:
-        (written,) = es.run_in_workers(_release_into, [(scratch,)], workers=1)
+        (written,) = es.run_in_workers(_release_into, [(scratch, [a.slug for a in ASSIGNMENTS])], workers=1)
         assert len(written) == len(ASSIGNMENTS)
         for assignment in ASSIGNMENTS:
             fresh_dir = Path(scratch) / assignment.slug
@@ -297,7 +298,7 @@ class TestHarness:
 
     def test_student_expectations_catch_bad_grades(self) -> None:
         """A wrong answer at full marks, a right one below full, and a non-zero blank are all reported."""
-        assignment = ASSIGNMENTS[0]
+        assignment = es.MANIFEST.assignments[0]
         full = {t.grade_id: (t.points, t.points) for t in assignment.tasks}
         first = assignment.tasks[0]
         wrong = es.Student("w", nbformat.v4.new_notebook(), below=frozenset({first.id}))
@@ -310,7 +311,7 @@ class TestHarness:
 
     def test_submission_uses_solution_then_replacements(self) -> None:
         """A built submission carries the solution's answers except where a variant replaces them."""
-        assignment = ASSIGNMENTS[0]
+        assignment = es.MANIFEST.assignments[0]
         answers = es.solution_answers(assignment)
         first = assignment.tasks[0].answer_id
         nb = es.build_submission(assignment, {first: "x = 1"})
