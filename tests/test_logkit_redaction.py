@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import string
 import tempfile
 from collections import namedtuple
@@ -97,6 +98,9 @@ filler = st.sampled_from(["loaded 120 rows", "fold 3 done", "calling the API", "
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+_GLUED = re.compile(r"[A-Za-z0-9](?:\[REDACTED\]|\[EMAIL\])|(?:\[REDACTED\]|\[EMAIL\])[A-Za-z0-9]")
+
+
 def assert_no_leak(output: str, secret: Secret) -> None:
     """Fail if the secret (or a tell-tale tail of it) appears in ``output``, or nothing was masked."""
     assert MASK in output or EMAIL_MASK in output, f"nothing was masked in {output!r}"
@@ -104,6 +108,9 @@ def assert_no_leak(output: str, secret: Secret) -> None:
     tail = secret.core[-10:]
     if len(secret.core) >= 16 and any(c.isalpha() for c in tail):
         assert tail not in output, f"the end of {secret.core!r} leaked into {output!r}"
+    # A mask glued to letters or digits means part of the secret was left next to it.
+    glued = _GLUED.search(output)
+    assert glued is None, f"part of {secret.core!r} left next to a mask: {glued and glued.group()!r}"
 
 
 # --------------------------------------------------------------------------- unit tests
