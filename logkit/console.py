@@ -15,9 +15,10 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 __all__ = [
     "CONSOLE_FORMAT",
@@ -82,6 +83,9 @@ class ColourFormatter(IsoFormatter):
             colours only if ``stream`` is a TTY and ``NO_COLOR`` is not set.
         stream: The stream the handler writes to (default ``sys.stdout``); only used to
             decide whether to colour.
+        validate: Check the format string, as for :class:`logging.Formatter`.
+        defaults: Values for format fields a record may lack, e.g. ``{"fold": "-"}``
+            (as for :class:`logging.Formatter`, Python 3.10+).
 
     The record is copied before the level name is coloured, so other handlers (a log
     file, a JSON sink) never see escape codes. Width and alignment in the format string
@@ -93,12 +97,14 @@ class ColourFormatter(IsoFormatter):
         fmt: str | None = None,
         datefmt: str | None = None,
         style: Literal["%", "{", "$"] = "%",
+        validate: bool = True,
         *,
         use_colour: bool | None = None,
         stream: TextIO | None = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> None:
         fmt = CONSOLE_FORMAT if fmt is None else fmt
-        super().__init__(fmt, datefmt, style)
+        super().__init__(fmt, datefmt, style, validate, defaults=defaults)
         if use_colour is None:
             use_colour = _stream_wants_colour(sys.stdout if stream is None else stream)
         self.use_colour = use_colour
@@ -108,7 +114,7 @@ class ColourFormatter(IsoFormatter):
         # A twin formatter whose levelname field has no width: the padding is done on the
         # visible text before the escape codes are added around it.
         stripped = _LEVEL_FIELD[style].sub(_PLAIN_FIELD[style].replace("\\", r"\\"), fmt)
-        self._colour_twin = IsoFormatter(stripped, datefmt, style)
+        self._colour_twin = IsoFormatter(stripped, datefmt, style, validate, defaults=defaults)
 
     def format(self, record: logging.LogRecord) -> str:
         """Format ``record``; with colour, format a coloured copy and leave the original alone."""

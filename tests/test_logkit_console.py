@@ -74,6 +74,13 @@ class TestColourFormatter:
         fmt = ColourFormatter("{levelname:>8}|{message}", style="{", use_colour=True)
         assert ANSI.sub("", fmt.format(_record())) == "    INFO|hello world"
 
+    @pytest.mark.parametrize("use_colour", [True, False])
+    def test_defaults_fill_missing_fields(self, use_colour: bool) -> None:
+        fmt = ColourFormatter(
+            "%(levelname)s fold=%(fold)s %(message)s", use_colour=use_colour, defaults={"fold": "-"}
+        )
+        assert ANSI.sub("", fmt.format(_record())) == "INFO fold=- hello world"
+
     def test_exception_text_still_included(self) -> None:
         try:
             raise ValueError("shape mismatch")
