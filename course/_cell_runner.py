@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import traceback
+import types
 from typing import Any, TextIO
 
 _MAGIC = re.compile(r"^\s*[%!]", re.MULTILINE)
@@ -69,14 +70,17 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 
 def _compile(source: str, index: int) -> tuple[Any, Any]:
-    """Compile a cell like IPython: statements, then the last bare expression evaluated for display."""
+    """Compile a cell like IPython: statements, then the last bare expression evaluated for display.
+
+    ``dont_inherit`` keeps this module's ``from __future__ import annotations`` out of student code.
+    """
     filename = f"<cell {index}>"
     tree = ast.parse(source, filename=filename)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
-    body = compile(tree, filename, "exec")
-    return body, (compile(last, filename, "eval") if last is not None else None)
+    body = compile(tree, filename, "exec", dont_inherit=True)
+    return body, (compile(last, filename, "eval", dont_inherit=True) if last is not None else None)
 
 
 def _transform_magics(source: str, namespace: dict[str, Any]) -> str:
@@ -99,7 +103,12 @@ def _short_traceback(exc: BaseException) -> list[str]:
 
 def run(job: dict[str, Any], results: TextIO) -> None:
     """Run every cell of ``job`` in one namespace, writing one result line per cell."""
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+    # Like IPython, the cells' namespace is the __dict__ of the module registered as ``__main__``:
+    # dataclasses, typing.get_type_hints and pickle look names up through sys.modules["__main__"].
+    main_module = types.ModuleType("__main__")
+    main_module.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = main_module
+    namespace: dict[str, Any] = main_module.__dict__
     limit = int(job.get("max_output", 200_000))
     out, err = _CellStream("stdout", limit), _CellStream("stderr", limit)
     sys.stdout, sys.stderr = out, err

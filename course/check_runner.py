@@ -437,7 +437,10 @@ def check(task_id: str, namespace: dict[str, Any] | None = None, *, root: Path =
         print(f"Task {task_id} has no test cell in {assignment.release_path(root).name}.")
         return False
     try:
-        exec(compile(visible_source(_source(cell)), f"<checks for task {task_id}>", "exec"), namespace)
+        exec(
+            compile(visible_source(_source(cell)), f"<checks for task {task_id}>", "exec", dont_inherit=True),
+            namespace,
+        )
     except AssertionError as exc:
         print(f"Task {task_id}: not yet. {exc}")
         return False

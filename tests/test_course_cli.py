@@ -122,6 +122,16 @@ class TestRunChecks:
         assert _statuses(report) == {"99.1": "passed", "99.2": "not run"}
         assert "while running cell 4" in report.crashed
 
+    def test_cells_run_as_in_a_kernel(self, toy: tuple[Path, Assignment]) -> None:
+        """Real annotations (no inherited __future__ import) and a real __main__ module, as in IPython."""
+        root, assignment = toy
+        kernel_like = (
+            "import dataclasses, sys\n\n\n@dataclasses.dataclass\nclass P:\n    x: float = 1.0\n\n\n"
+            "assert dataclasses.fields(P)[0].type is float\nassert sys.modules['__main__'].P is P\n\n\n" + ADD
+        )
+        report = run_checks(_write(root, {"answer_99_1": kernel_like}), assignment, root=root)
+        assert _statuses(report)["99.1"] == "passed", report
+
     def test_huge_output_is_capped(self, toy: tuple[Path, Assignment]) -> None:
         root, assignment = toy
         loud = "def add(a, b):\n    print('x' * 5_000_000)\n    return a + b"
