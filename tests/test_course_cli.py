@@ -147,6 +147,17 @@ class TestRunChecks:
             run_checks(path, assignment, root=root)
 
 
+def test_partial_credit_follows_nbgrader(tmp_path: Path) -> None:
+    """A test cell whose value is a number between 0 and its points scores that number, as in nbgrader."""
+    meta = {"grade": True, "solution": False, "locked": True, "grade_id": "task_99_1", "points": 2}
+    cell = {"cell_type": "code", "metadata": {"nbgrader": meta}, "source": "0.5 + 1", "outputs": []}
+    path = tmp_path / "partial.ipynb"
+    path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    report = run_checks(path)
+    assert (report.tasks[0].points, report.tasks[0].status) == (1.5, "failed")
+    assert "partial credit: 1.5 of 2" in report.tasks[0].message
+
+
 class TestHelpers:
     """Hidden blocks are removed from what runs and counted for the message."""
 
