@@ -45,6 +45,7 @@ _SECRET_KEY_RE = re.compile(rf"(?i){_SECRET_WORD}$")
 # key=value, key: value, "key": "value", key='value', Authorization: Bearer xyz
 _PAIR_RE = re.compile(
     rf"""(?ix)
+    (?<![A-Za-z0-9_.\-])                      # start at the beginning of a key (linear time)
     (?P<key>[A-Za-z0-9_.\-]*{_SECRET_WORD})
     (?P<sep>["']?[ \t]*[:=][ \t]*)
     (?P<value>
@@ -58,18 +59,25 @@ _TOKEN_RES: tuple[re.Pattern[str], ...] = (
     # Bearer tokens (the word stays, the credential goes)
     re.compile(r"(?i)(?<![A-Za-z0-9])(?P<keep>bearer[ \t]+)[A-Za-z0-9\-._~+/]+=*"),
     # OpenAI-style keys: sk-..., sk-proj-..., sk-test-...
-    re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{8,}"),
     # GitHub tokens: ghp_, gho_, ghu_, ghs_, ghr_, github_pat_
-    re.compile(r"(?<![A-Za-z0-9])(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{16,}"),
+    re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{16,}"),
     # AWS access key ids
     re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{12,}"),
     # JWT: three base64url parts, the header starting with '{"' -> "eyJ"
-    re.compile(r"(?<![A-Za-z0-9])eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
+    re.compile(r"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
 )
 
-# scheme://user:password@host
-_URL_CREDENTIALS_RE = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:)[^\s/@]+@")
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# scheme://user:password@host. Every pattern that starts with a repeated character class
+# has a negative lookbehind, so it can only start where a word starts: without it a long
+# run of word characters (a base64 blob in a message) takes quadratic time to scan.
+_URL_CREDENTIALS_RE = re.compile(
+    r"(?<![A-Za-z0-9+.\-])(?P<keep>[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:)[^\s/@]+@"
+)
+_EMAIL_RE = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+"  # local part
+    r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"  # domain
+)
 
 
 def is_secret_key(key: object) -> bool:
