@@ -7,6 +7,7 @@ file with a relative path is caught (lessons write into ``tempfile`` folders, ne
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -153,6 +154,13 @@ class TestLessonShape:
                 f"{path.name}: a mermaid block starts with {block.split()[0]!r}, not a diagram type"
             )
 
+    def test_starts_from_a_clean_logging_state(self, path: Path) -> None:
+        """The first code cell resets logging, so a lesson run in a used kernel sees what the prose says."""
+        first_code = next(cell.source for cell in read(path).cells if cell.cell_type == "code")
+        assert "reset_logging()" in first_code or "isolated_logging(" in first_code, (
+            f"{path.name}: the first code cell should call logkit.state.reset_logging()"
+        )
+
     def test_deliberate_errors_are_tagged_as_such(self, path: Path) -> None:
         """Only cells tagged raises-exception may raise; the tag sits on code cells only."""
         for cell in read(path).cells:
@@ -164,10 +172,34 @@ class TestLessonShape:
 
 # --- execution -------------------------------------------------------------------------------------
 
+#: Appended to the lesson in memory: reports what logging configuration the lesson left behind.
+STATE_PROBE = """
+import json as _json, logging as _logging, sys as _sys
+_left = {
+    "root_handlers": [type(h).__name__ for h in _logging.getLogger().handlers],
+    "root_level": _logging.getLevelName(_logging.getLogger().level),
+    "loggers_with_handlers": sorted(
+        name for name, lg in _logging.Logger.manager.loggerDict.items()
+        if isinstance(lg, _logging.Logger)
+        and any(not (name == "grade_predictor" and type(h) is _logging.NullHandler) for h in lg.handlers)
+    ),
+    "disabled_below": _logging.root.manager.disable,
+}
+if "loguru" in _sys.modules:
+    from loguru import logger as _loguru_logger
+    _left["loguru_sinks"] = len(getattr(getattr(_loguru_logger, "_core", None), "handlers", {}))
+if "structlog" in _sys.modules:
+    import structlog as _structlog
+    _left["structlog_configured"] = _structlog.is_configured()
+print(_json.dumps(_left))
+"""
+CLEAN_STATE = {"root_handlers": [], "root_level": "WARNING", "loggers_with_handlers": [], "disabled_below": 0}
+
 
 def run_lesson(path: Path, workdir: Path) -> nbformat.NotebookNode:
     """Execute a lesson in a fresh python3 kernel with ``workdir`` as its working folder."""
     nb = read(path)
+    nb.cells.append(nbformat.v4.new_code_cell(STATE_PROBE))
     client = NotebookClient(
         nb,
         kernel_name="python3",
@@ -194,6 +226,14 @@ def test_lesson_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
         pytest.fail(f"{path.name} failed in an untagged cell:\n{error}")
     elapsed = time.perf_counter() - started
     print(f"{path.name}: {elapsed:.1f} s")  # a figure to read, never asserted
+
+    probe = nb.cells.pop()
+    left = json.loads("".join(out.get("text", "") for out in probe.outputs if out.output_type == "stream"))
+    expected = CLEAN_STATE | {"loguru_sinks": 0, "structlog_configured": False}
+    leftover_config = {key: value for key, value in left.items() if value != expected[key]}
+    assert not leftover_config, (
+        f"{path.name} leaves logging configured at the end (call reset_logging()): {leftover_config}"
+    )
 
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
