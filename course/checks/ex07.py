@@ -11,7 +11,9 @@ import contextlib
 import io
 import logging
 import math
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from course.checks.support import ListHandler, expect, isolated, passed
@@ -82,11 +84,72 @@ def _expect_calls(
         )
 
 
+class _MeetingHandler(logging.Handler):
+    """Keep records; make the requests' threads meet at their first and at their second 'inference' record.
+
+    A thread waiting at its second record has not returned yet, so whatever its call attached is still
+    attached while the other thread logs. ``handle`` is overridden so that no handler lock is held
+    while a thread waits.
+    """
+
+    def __init__(self, parties: int) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self._barriers = [threading.Barrier(parties, timeout=3) for _ in range(2)]
+        self._counts: dict[int, int] = {}
+        self._mutex = threading.Lock()
+
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        if self.filter(record):
+            self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        number = 0
+        with self._mutex:
+            self.records.append(record)
+            if record.name.startswith("inference") and record.thread is not None:
+                number = self._counts[record.thread] = self._counts.get(record.thread, 0) + 1
+        if 1 <= number <= len(self._barriers):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                self._barriers[number - 1].wait()
+
+
+def _expect_concurrent(predict: Callable[..., Any]) -> None:
+    """Two requests in two threads at the same time: each record keeps its own request's id."""
+    calls = {"req-test-0301": [1.0, 2.0, 3.0], "req-test-0302": [4.0, 8.0]}
+    with isolated():
+        meeting = _MeetingHandler(parties=len(calls))
+        root = logging.getLogger()
+        root.setLevel(logging.DEBUG)
+        root.addHandler(meeting)
+        threads: dict[int, str] = {}
+
+        def request(request_id: str) -> None:
+            threads[threading.get_ident()] = request_id
+            predict(calls[request_id], request_id)
+
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            for future in [pool.submit(request, request_id) for request_id in calls]:
+                future.result()
+        records = [r for r in meeting.records if r.name == "inference" or r.name.startswith("inference.")]
+    wrong = [r for r in records if getattr(r, "request_id", None) != threads.get(r.thread or 0)]
+    expect(
+        not wrong,
+        "two requests handled at the same time (in two threads) should each keep their own id on every "
+        "record; these records carry the other request's id, or none: "
+        f"{[_describe(r, ('request_id',)) + ' from ' + threads.get(r.thread or 0, '?') for r in wrong[:3]]}. "
+        "A filter added to the shared logger is seen by both requests; a LoggerAdapter made per call, or "
+        "a contextvars.ContextVar, keeps them apart.",
+    )
+
+
 def task_1(predict: Callable[..., Any]) -> None:
-    """Public checks: two calls, two request ids, each on every record of its call."""
+    """Public checks: two calls, two request ids, each on every record of its call; two calls at once."""
     with isolated():
         spy = _spy_on_root()
         _expect_calls(predict, spy, [([3.0, 4.0, 5.0], "req-test-0001"), ([10.0, 20.0], "req-test-0002")])
+    _expect_concurrent(predict)
     passed("7.1", hidden_checks=2)
 
 
