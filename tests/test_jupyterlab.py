@@ -122,14 +122,12 @@ def test_status_needs_the_token(lab: Lab) -> None:
 
 
 def test_lessons_folder_lists_every_lesson(lab: Lab) -> None:
-    """/api/contents/lessons lists every lesson notebook of the manifest that exists on disk, and no other."""
+    """/api/contents/lessons lists exactly the lesson notebooks course.toml lists."""
     response = lab.get("/api/contents/lessons")
     assert response.status_code == 200
     served = {item["name"] for item in response.json()["content"] if item["type"] == "notebook"}
-    on_disk = {path.name for path in (REPO_ROOT / "lessons").glob("*.ipynb")}
-    assert served == on_disk
     listed = {f"{lesson.slug}.ipynb" for lesson in load_manifest().lessons}
-    assert on_disk and on_disk <= listed
+    assert served == listed, f"missing: {sorted(listed - served)}, unlisted: {sorted(served - listed)}"
 
 
 def test_a_lesson_can_be_opened(lab: Lab) -> None:
@@ -146,11 +144,17 @@ def test_a_lesson_can_be_opened(lab: Lab) -> None:
 
 
 def test_lab_serves_the_app_page(lab: Lab) -> None:
-    """/lab returns JupyterLab's HTML page with its page config."""
+    """/lab returns JupyterLab's page, rooted at the repository, with mermaid rendering enabled."""
     response = lab.get("/lab")
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
-    assert "jupyter-config-data" in response.text
+    match = re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', response.text, re.DOTALL)
+    assert match, "no jupyter-config-data in the /lab page"
+    config = json.loads(match.group(1))
+    assert config["appName"] == "JupyterLab"
+    assert Path(config["serverRoot"]).expanduser().resolve() == REPO_ROOT.resolve()
+    # The lessons' diagrams are ```mermaid blocks, rendered by a core JupyterLab extension.
+    assert not [name for name in config["disabledExtensions"] if "mermaid" in name]
 
 
 def test_a_kernel_starts_and_imports_the_course_code(lab: Lab) -> None:
