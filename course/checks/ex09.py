@@ -3,6 +3,7 @@
 Task 9.1 ``JsonFormatter``: find the bug, one JSON object per line with merged messages and every extra field.
 Task 9.2 ``RedactingFilter``: scrub API keys, passwords and e-mail addresses from messages, arguments, extras.
 Task 9.3 ``error_counts(path)``: query a JSON log file, errors per request id.
+Task 9.4 ``slowest_request(path)``: query a JSON log file, the request with the largest latency.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ __all__ = [
     "task_2_hidden",
     "task_3",
     "task_3_hidden",
+    "task_4",
+    "task_4_hidden",
 ]
 
 REDACTED = "[REDACTED]"
@@ -373,3 +376,80 @@ def task_3_hidden(error_counts: Callable[[Path], Any]) -> None:
     _expect_counts(error_counts, seed=9302, records=400)
     _expect_counts(error_counts, seed=9303, records=150, as_str=True)
     print("Task 9.3: hidden checks passed.")
+
+
+# --- Task 9.4 ---------------------------------------------------------------------------------------
+
+
+def _slowest(path: Path) -> tuple[str, float] | None:
+    """The check's own answer, computed from the file the check wrote."""
+    best: tuple[str, float] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(obj, dict) or not obj.get("request_id"):
+            continue
+        latency = obj.get("latency_ms")
+        numeric = isinstance(latency, int | float) and not isinstance(latency, bool)
+        if numeric and (best is None or latency > best[1]):
+            best = (obj["request_id"], float(latency))
+    return best
+
+
+def _expect_slowest(
+    slowest_request: Callable[[Path], Any], seed: int, records: int, *, unattributed: float | None = None
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "service.jsonl"
+        _write_log(path, seed, records)
+        if unattributed is not None:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(
+                    "\n" + json.dumps({"level": "INFO", "message": "warm-up", "latency_ms": unattributed})
+                )
+                handle.write(
+                    "\n" + json.dumps({"level": "INFO", "request_id": "req-test-odd", "latency_ms": "n/a"})
+                )
+        want = _slowest(path)
+        try:
+            with isolated():
+                got = slowest_request(str(path))
+        except json.JSONDecodeError as error:
+            raise AssertionError(
+                f"slowest_request() crashed on a line that is not JSON ({error}); skip such lines."
+            ) from None
+        except (TypeError, ValueError) as error:
+            raise AssertionError(
+                f"slowest_request() crashed ({type(error).__name__}: {error}); a record whose latency_ms is "
+                "missing or not a number must be skipped."
+            ) from None
+    shown = tuple(got) if isinstance(got, list | tuple) else got
+    expect(
+        isinstance(shown, tuple) and len(shown) == 2 and shown[0] == want[0] and shown[1] == want[1],
+        f"slowest_request() should return {want} (the request_id and latency_ms of the record with the "
+        f"largest latency_ms among records that have a request_id); it returned {got!r}.",
+    )
+
+
+def task_4(slowest_request: Callable[[Path], Any]) -> None:
+    """Public check: a small log with noise lines."""
+    _expect_slowest(slowest_request, seed=9401, records=60)
+    passed("9.4", hidden_checks=2)
+
+
+def task_4_hidden(slowest_request: Callable[[Path], Any]) -> None:
+    """Hidden checks: a larger log, a slower record without a request id, a latency that is not a number."""
+    _expect_slowest(slowest_request, seed=9402, records=500)
+    _expect_slowest(slowest_request, seed=9403, records=80, unattributed=10_000.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "quiet.jsonl"
+        path.write_text(json.dumps({"level": "INFO", "message": "started"}) + "\n", encoding="utf-8")
+        with isolated():
+            got = slowest_request(path)
+    expect(
+        got is None,
+        f"with no request latencies in the file, slowest_request() should return None; got {got!r}.",
+    )
+    print("Task 9.4: hidden checks passed.")
