@@ -3,12 +3,16 @@
 Tasks 14.1 and 14.2 grade capture helpers by using them on loggers that pytest's ``caplog`` cannot see.
 Task 14.3 grades a student's test by running it against a correct function and against broken ones
 (mutants): a good test passes on the first and fails on every mutant. Task 14.4 counts calls of an
-expensive function instead of timing anything.
+expensive function instead of timing anything. Task 14.5 runs a worker's logging setup in this process
+and sends its records through pickle, as a process boundary would.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
+import queue
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -27,6 +31,8 @@ __all__ = [
     "task_3_hidden",
     "task_4",
     "task_4_hidden",
+    "task_5",
+    "task_5_hidden",
 ]
 
 RecordCapture = Callable[..., AbstractContextManager[list[logging.LogRecord]]]
@@ -386,3 +392,124 @@ def task_4(log_batch_summary: Callable[..., None]) -> None:
 def task_4_hidden(log_batch_summary: Callable[..., None]) -> None:
     """Hidden: logging.disable() must skip the work as well."""
     _check_cheap_logging(log_batch_summary, hidden=True)
+
+
+# --- Task 14.5: worker processes log through a queue --------------------------------------------------------
+
+
+def _drain(source: queue.Queue[Any]) -> list[Any]:
+    items = []
+    while True:
+        try:
+            items.append(source.get_nowait())
+        except queue.Empty:
+            return items
+
+
+def _worker_side(configure_worker: Callable[[Any, str], None], hidden: bool) -> tuple[list[Any], Any]:
+    """Run the worker's setup and logging in this process, as a worker process would after fork."""
+    worker_queue: queue.Queue[Any] = queue.Queue()
+    with isolated() as captured:
+        logging.getLogger().addHandler(logging.StreamHandler())  # the parent's console, inherited by fork
+        configure_worker(worker_queue, "run-0042")
+        model = logging.getLogger("grade_predictor.model")
+        model.info("fold %d: accuracy %.3f", 1, 0.91)
+        model.debug("epoch %d loss %.2f", 3, 0.25)
+        model.warning("fold %d has only %d rows", 2, 9)
+        if hidden:
+            model.error("could not save checkpoint, lock %s busy", threading.Lock())
+            try:
+                raise ZeroDivisionError("fold 4 is empty")
+            except ZeroDivisionError:
+                model.exception("fold %d crashed", 4)
+    return _drain(worker_queue), captured
+
+
+def _check_queue_logging(
+    configure_worker: Callable[[Any, str], None], start_listener: Callable[..., Any], hidden: bool
+) -> None:
+    items, worker_output = _worker_side(configure_worker, hidden)
+    expect(
+        not worker_output.stdout and not worker_output.stderr,
+        "the worker still printed through the console handler it inherited: in the worker, the QueueHandler "
+        "should replace the root's handlers." + _output_note(worker_output),
+    )
+    wanted = [
+        ("INFO", "fold 1: accuracy 0.910"),
+        ("DEBUG", "epoch 3 loss 0.25"),
+        ("WARNING", "fold 2 has only 9 rows"),
+    ]
+    if hidden:
+        wanted += [("ERROR", "could not save checkpoint, lock"), ("ERROR", "fold 4 crashed")]
+    expect(
+        len(items) == len(wanted) and all(isinstance(item, logging.LogRecord) for item in items),
+        "the worker should put one LogRecord per log call on the queue, DEBUG included: "
+        f"{len(wanted)} expected, {len(items)} found: {items}",
+    )
+    transferred = []
+    for item in items:
+        try:
+            transferred.append(pickle.loads(pickle.dumps(item)))
+        except Exception as error:
+            raise AssertionError(
+                "a record on the queue cannot be pickled, so it could never reach the main process: "
+                f"{error!r}. logging.handlers.QueueHandler prepares each record (message merged, args and "
+                "traceback cleared) before putting it on the queue."
+            ) from None
+    missing = [r.getMessage() for r in transferred if getattr(r, "run_id", None) != "run-0042"]
+    expect(
+        not missing,
+        "every record should carry run_id='run-0042' when it leaves the worker; a filter on the root "
+        "logger does not see records of child loggers, a filter on the QueueHandler does. "
+        f"Records without it: {missing}",
+    )
+    main_queue: queue.Queue[Any] = queue.Queue()
+    for record in transferred:
+        main_queue.put(record)
+    everything, alerts = ListHandler(logging.DEBUG), ListHandler(logging.WARNING)
+    with isolated() as main_output:
+        try:
+            listener = start_listener(main_queue, everything, alerts)
+            listener.stop()
+        except Exception as error:
+            raise AssertionError(
+                f"start_listener() should return a started QueueListener that stop() can flush; got {error!r}"
+            ) from None
+    seen = [(r.levelname, r.getMessage()) for r in everything.records]
+    expect(
+        not any(text.startswith(f"{level}:") for level, text in seen),
+        "the messages arrive already formatted with the level and logger name, so the main process would "
+        "format them a second time. Leave the worker's QueueHandler without a formatter (basicConfig() "
+        f"gives its handlers one); seen {seen}",
+    )
+    expect(
+        [level for level, _ in seen] == [level for level, _ in wanted]
+        and all(text.startswith(prefix) for (_, text), (_, prefix) in zip(seen, wanted, strict=True)),
+        "the DEBUG handler in the main process should receive every record from the worker, in order.\n"
+        f"expected: {wanted}\nseen:     {seen}",
+    )
+    expect(
+        [r.levelname for r in alerts.records]
+        == [level for level, _ in wanted if level in ("WARNING", "ERROR")],
+        "the WARNING handler should receive only WARNING and above: the listener must respect each "
+        "handler's level (respect_handler_level=True); it received "
+        f"{[(r.levelname, r.getMessage()) for r in alerts.records]}",
+    )
+    if hidden:
+        expect(
+            "ZeroDivisionError" in seen[-1][1],
+            "the traceback of logger.exception() should travel with the record's message; "
+            f"seen {seen[-1][1]!r}",
+        )
+    expect(not main_output.stderr, "the listener wrote to stderr." + _output_note(main_output))
+
+
+def task_5(configure_worker: Callable[[Any, str], None], start_listener: Callable[..., Any]) -> None:
+    """Task 14.5: picklable records with run_id leave the worker; the listener respects handler levels."""
+    _check_queue_logging(configure_worker, start_listener, hidden=False)
+    passed("14.5", hidden_checks=1)
+
+
+def task_5_hidden(configure_worker: Callable[[Any, str], None], start_listener: Callable[..., Any]) -> None:
+    """Hidden: an unpicklable argument and a traceback still cross the process boundary."""
+    _check_queue_logging(configure_worker, start_listener, hidden=True)
