@@ -1,4 +1,4 @@
-"""One grading worker: ``python -m course._grade_worker`` reads its jobs as JSON on stdin.
+"""One grading worker: ``python -m course._grade_worker`` reads its requests as JSON lines on stdin.
 
 It imports nbgrader while the parent is still finding submissions, then, for each job (one student's
 submission of one assignment): pre-checks the file (:func:`course.submissions.precheck`), copies it into
@@ -87,28 +87,52 @@ def grade_job(api: Any, course_dir: Path, job: dict[str, Any], feedback: bool) -
     return record
 
 
-def main() -> int:
-    """Import nbgrader, read the jobs from stdin, grade them one by one."""
-    logging.getLogger("traitlets").setLevel(logging.ERROR)
+def _api(course_dir: Path) -> Any:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
-    request = json.loads(sys.stdin.read() or "{}")
-    if not request.get("jobs"):
-        return 0
-    course_dir = Path(request["course_dir"])
     os.chdir(course_dir)
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    for job in request["jobs"]:
-        started = time.perf_counter()
-        try:
-            record = grade_job(api, course_dir, job, bool(request.get("feedback", True)))
-        except Exception as exc:  # one submission must never stop the others
-            record = {"slug": job["slug"], "student": job["student"], "success": False, "error": repr(exc)}
-        record["seconds"] = round(time.perf_counter() - started, 3)
-        print(json.dumps(record), flush=True)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def main() -> int:
+    """Import nbgrader, then answer requests read line by line from stdin.
+
+    ``{"course_dir": ..., "generate": [slug, ...]}`` runs ``generate_assignment`` for each slug and ends
+    with ``{"done": "generate"}``; ``{"course_dir": ..., "jobs": [...]}`` grades each job.
+    """
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    import nbgrader.apps  # noqa: F401  (the slow import, done while the parent finds submissions)
+
+    api = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        course_dir = Path(request["course_dir"])
+        api = api or _api(course_dir)
+        for slug in request.get("generate", []):
+            result = api.generate_assignment(slug, force=True, create=True)
+            error = "" if result.get("success") else (result.get("error") or result.get("log") or "")[-3000:]
+            print(
+                json.dumps({"generated": slug, "success": bool(result.get("success")), "error": error}),
+                flush=True,
+            )
+        if "generate" in request:
+            print(json.dumps({"done": "generate"}), flush=True)
+        for job in request.get("jobs", []):
+            started = time.perf_counter()
+            try:
+                record = grade_job(api, course_dir, job, bool(request.get("feedback", True)))
+            except Exception as exc:  # one submission must never stop the others
+                record = {
+                    "slug": job["slug"],
+                    "student": job["student"],
+                    "success": False,
+                    "error": repr(exc),
+                }
+            record["seconds"] = round(time.perf_counter() - started, 3)
+            print(json.dumps(record), flush=True)
     return 0
 
 

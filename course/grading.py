@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,11 +124,18 @@ def _tree_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def prepare_course_dir(course_dir: Path, assignments: Sequence[Assignment], options: GradeOptions) -> None:
+def prepare_course_dir(
+    course_dir: Path,
+    assignments: Sequence[Assignment],
+    options: GradeOptions,
+    *,
+    worker: subprocess.Popen[str] | None = None,
+) -> None:
     """Write the grading folder's config and sandbox kernel, and generate each assignment's release.
 
-    ``nbgrader generate_assignment`` runs only when an assignment's source changed since the last run;
-    it records the test cells and their checksums in the gradebook.
+    ``nbgrader generate_assignment`` (which records the test cells and their checksums in the
+    gradebook) runs only for assignments whose source changed since the last run, all in one process:
+    ``worker`` when given (a started grading worker, which has imported nbgrader already), else a new one.
     """
     course_dir.mkdir(parents=True, exist_ok=True)
     (course_dir / "nbgrader_config.py").write_text(_config_text(course_dir, options), encoding="utf-8")
@@ -141,6 +149,7 @@ def prepare_course_dir(course_dir: Path, assignments: Sequence[Assignment], opti
         deny=[course_dir, options.solutions],
     )
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    stale: dict[str, str] = {}
     for assignment in assignments:
         source = options.solutions / assignment.slug
         if not (source / assignment.notebook_name).exists():
@@ -154,19 +163,31 @@ def prepare_course_dir(course_dir: Path, assignments: Sequence[Assignment], opti
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        proc = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment.slug, "--force", "--create"],
-            cwd=course_dir,
-            env=_child_env(course_dir),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 or not release.exists():
-            raise ValueError(
-                f"nbgrader could not generate {assignment.slug}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
-            )
-        stamp.write_text(digest)
+        stale[assignment.slug] = digest
+    if not stale:
+        return
+    own = worker is None
+    if worker is None:
+        worker = _start_workers(course_dir, 1, options)[0]
+    assert worker.stdin is not None and worker.stdout is not None
+    worker.stdin.write(json.dumps({"course_dir": str(course_dir), "generate": list(stale)}) + "\n")
+    worker.stdin.flush()
+    failures = []
+    for line in worker.stdout:
+        record = json.loads(line)
+        if record.get("done") == "generate":
+            break
+        if record["success"] and (course_dir / "release" / record["generated"]).exists():
+            (course_dir / "source" / f".{record['generated']}.hash").write_text(stale[record["generated"]])
+        else:
+            failures.append(f"nbgrader could not generate {record['generated']}:\n{record['error']}")
+    else:
+        failures.append("the nbgrader worker stopped while generating the releases")
+    if own:
+        worker.stdin.close()
+        worker.wait()
+    if failures:
+        raise ValueError("\n".join(failures))
 
 
 def _split(pairs: list[tuple[str, str]], workers: int) -> list[list[tuple[str, str]]]:
@@ -240,7 +261,7 @@ def _run_workers(
                 "jobs": [by_key[key] for key in chunk],
             }
             assert proc.stdin is not None
-            proc.stdin.write(json.dumps(request))
+            proc.stdin.write(json.dumps(request) + "\n")
             proc.stdin.close()
             thread = threading.Thread(target=read, args=(proc, bar), daemon=True)
             thread.start()
@@ -303,6 +324,16 @@ def _failed_tasks(path: Path) -> list[str]:
     return lines
 
 
+def _last_exception(text: str) -> str:
+    """The most specific exception line in nbgrader's log (not its generic NbGraderException)."""
+    found = [
+        line.strip()
+        for line in text.splitlines()
+        if re.match(r"^\s*[\w.]+(Error|Exception|Interrupt): ", line) and "NbGraderException" not in line
+    ]
+    return found[-1][:300] if found else "unknown error (see nbgrader's log)"
+
+
 def write_csv(rows: Sequence[GradeRow], path: Path, manifest: Manifest) -> None:
     """Grades CSV: one row per student and assignment, per-task scores, status and reason."""
     task_ids = [
@@ -353,7 +384,7 @@ def grade_submissions(
         try:
             used = [a for a in assignments if any(s.slug == a.slug for s in submissions)]
             by_slug = {a.slug: a for a in used}
-            prepare_course_dir(course_dir, used, options)
+            prepare_course_dir(course_dir, used, options, worker=procs[0])
             jobs = [
                 {
                     "slug": s.slug,
@@ -397,8 +428,7 @@ def grade_submissions(
             elif not record:
                 failure = "the grader process stopped before reaching this submission"
             else:
-                lines = (record.get("error") or record.get("log") or "").strip().splitlines()
-                failure = "nbgrader failed: " + (lines[-1] if lines else "unknown error")
+                failure = "nbgrader failed: " + _last_exception(text)
             reason = "; ".join([*notes, failure])
             rows.append(
                 GradeRow(sub.student, sub.slug, 0.0, assignment.max_points, "error", reason, {}, stamp)

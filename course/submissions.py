@@ -227,6 +227,16 @@ def precheck(submission: Submission, release: Path) -> PreCheck:
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return PreCheck(f"not a valid Jupyter notebook ({first[:160]})", tuple(notes))
+    for index, cell in enumerate(nb.cells, start=1):
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
+        if any(meta.get(flag) for flag in ("grade", "solution", "locked", "task")) and not meta.get(
+            "grade_id"
+        ):
+            return PreCheck(
+                f"cell {index} has nbgrader metadata without a grade_id (the metadata was edited), "
+                "which nbgrader cannot grade; copy the answers into a fresh copy of the exercise",
+                tuple(notes),
+            )
     released = nbformat.read(release, as_version=4)
     submitted_cells = _cells_by_grade_id(nb)
     for grade_id, cell in _cells_by_grade_id(released).items():
