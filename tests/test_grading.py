@@ -101,6 +101,13 @@ class TestPrecheck:
         assert any("task_1_1 was edited" in note for note in verdict.notes)
         assert any("task_1_2 was deleted" in note for note in verdict.notes)
 
+    def test_metadata_without_grade_id_is_rejected(self, tmp_path: Path) -> None:
+        nb = self._release()
+        ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in nb["cells"]]
+        del nb["cells"][ids.index("task_1_3")]["metadata"]["nbgrader"]["grade_id"]
+        verdict = precheck(self._submit(tmp_path, json.dumps(nb)), self.release)
+        assert "without a grade_id" in verdict.reason
+
 
 class TestSandboxPolicy:
     """The tripwire refuses reads of denied folders and writes outside the notebook's folder."""
