@@ -56,8 +56,9 @@ _PAIR_RE = re.compile(
 )
 
 _TOKEN_RES: tuple[re.Pattern[str], ...] = (
-    # Bearer tokens (the word stays, the credential goes)
-    re.compile(r"(?i)(?<![A-Za-z0-9])(?P<keep>bearer[ \t]+)[A-Za-z0-9\-._~+/]+=*"),
+    # Bearer tokens (the word stays, the credential goes); 8+ characters, so that prose
+    # such as "the bearer of bad news" is left alone
+    re.compile(r"(?i)(?<![A-Za-z0-9])(?P<keep>bearer[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*"),
     # OpenAI-style keys: sk-..., sk-proj-..., sk-test-...
     re.compile(r"(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{8,}"),
     # GitHub tokens: ghp_, gho_, ghu_, ghs_, ghr_, github_pat_

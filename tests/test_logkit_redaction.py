@@ -149,6 +149,7 @@ class TestScrub:
             "task-manager started; learning_rate=0.01",
             "loaded 120 rows from data/grades.csv",
             "key=value pairs are fine when the key is harmless",
+            "the bearer of bad news; a secretary: Ana",
         ],
     )
     def test_leaves_ordinary_text_alone(self, text: str) -> None:
