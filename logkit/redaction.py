@@ -50,7 +50,7 @@ _PAIR_RE = re.compile(
     (?P<sep>["']?[ \t]*[:=][ \t]*)
     (?P<value>
         (?:(?:bearer|basic|token)[ \t]+)?      # an auth scheme belongs to the value
-        (?:"[^"]*"|'[^']*'|[^\s,;&]+)
+        (?:"[^"]*"|'[^']*'|\[REDACTED\]|[^\s,;&)\]}}]+)    # unquoted: stops before a closing bracket
     )
     """
 )

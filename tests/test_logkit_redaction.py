@@ -155,6 +155,10 @@ class TestScrub:
     def test_leaves_ordinary_text_alone(self, text: str) -> None:
         assert scrub(text) == text
 
+    def test_unquoted_value_stops_at_closing_bracket(self) -> None:
+        assert scrub('{"tracking_token": null}') == '{"tracking_token": [REDACTED]}'
+        assert scrub("cfg(token=abc123def456)") == "cfg(token=[REDACTED])"
+
     def test_idempotent(self) -> None:
         once = scrub(f"password=abc {FAKE_KEY} ana@example.com")
         assert scrub(once) == once
