@@ -36,6 +36,14 @@ IGNORED_NAMES = (".ipynb_checkpoints", "__pycache__", ".DS_Store")
 class ReleaseError(RuntimeError):
     """nbgrader could not generate an assignment, or its output does not match the source."""
 
+    failures: dict[str, str]
+    written: list[Path]
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.failures = {}
+        self.written = []
+
 
 def load_nbgrader_config(root: Path, *, config_root: Path = REPO_ROOT):
     """Load the course's ``nbgrader_config.py`` with the course directory pinned to ``root``.
@@ -105,6 +113,40 @@ def _copy_source(source_dir: Path, target_dir: Path) -> None:
     shutil.copytree(source_dir, target_dir, ignore=shutil.ignore_patterns(*IGNORED_NAMES))
 
 
+def _release_one(api, assignment: Assignment, course_root: Path, root: Path, dest: Path) -> list[Path]:
+    """Generate one assignment in the scratch course, normalise it, then swap it into ``dest``."""
+    source_dir = root / "solutions" / assignment.slug
+    if not assignment.source_path(root).exists():
+        raise ReleaseError(f"{assignment.source_path(root)} does not exist")
+    _copy_source(source_dir, course_root / "solutions" / assignment.slug)
+    result = api.generate_assignment(assignment.slug, force=True, create=True)
+    if not result.get("success"):
+        raise ReleaseError(
+            f"nbgrader could not generate {assignment.slug}:\n{result.get('error') or result.get('log')}"
+        )
+    generated_dir = course_root / "exercises" / assignment.slug
+    staged_dir = course_root / "staged" / assignment.slug
+    notebooks: list[Path] = []
+    for path in sorted(generated_dir.rglob("*")):
+        if any(part in IGNORED_NAMES for part in path.parts) or path.is_dir():
+            continue
+        relative = path.relative_to(generated_dir)
+        staged = staged_dir / relative
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".ipynb":
+            source_nb = nbformat.read(source_dir / relative, as_version=4)
+            generated_nb = nbformat.read(path, as_version=4)
+            write_notebook(normalise_notebook(generated_nb, source_nb), staged)
+            notebooks.append(dest / assignment.slug / relative)
+        else:
+            shutil.copy2(path, staged)
+    target_dir = dest / assignment.slug
+    if target_dir.exists():
+        shutil.rmtree(target_dir)
+    shutil.copytree(staged_dir, target_dir)
+    return notebooks
+
+
 def release(
     assignments: Iterable[str | int] | None = None,
     *,
@@ -112,6 +154,9 @@ def release(
     dest: Path | None = None,
 ) -> list[Path]:
     """Regenerate the released notebooks of ``assignments`` (every assignment when ``None``).
+
+    An assignment that fails does not stop the others; the failures are reported together at the end,
+    and a failed assignment's previous release is left as it was.
 
     Args:
         assignments: numbers or slugs from ``course.toml``; ``None`` releases all of them.
@@ -123,7 +168,8 @@ def release(
         The released notebooks' paths.
 
     Raises:
-        ReleaseError: a source notebook is missing or nbgrader failed.
+        ReleaseError: a source notebook is missing or nbgrader failed; its ``failures`` maps each failed
+            slug to the reason, and ``written`` lists what was released anyway.
     """
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -131,38 +177,21 @@ def release(
     dest = dest or root / "exercises"
     chosen = select_assignments(assignments)
     written: list[Path] = []
+    failures: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
         course_root = Path(scratch)
         config = load_nbgrader_config(course_root, config_root=root)
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         for assignment in chosen:
-            source_dir = root / "solutions" / assignment.slug
-            if not assignment.source_path(root).exists():
-                raise ReleaseError(f"{assignment.source_path(root)} does not exist")
-            _copy_source(source_dir, course_root / "solutions" / assignment.slug)
-            result = api.generate_assignment(assignment.slug, force=True, create=True)
-            if not result.get("success"):
-                raise ReleaseError(
-                    f"nbgrader could not generate {assignment.slug}:\n"
-                    f"{result.get('error') or result.get('log')}"
-                )
-            generated_dir = course_root / "exercises" / assignment.slug
-            target_dir = dest / assignment.slug
-            if target_dir.exists():
-                shutil.rmtree(target_dir)
-            for path in sorted(generated_dir.rglob("*")):
-                if any(part in IGNORED_NAMES for part in path.parts) or path.is_dir():
-                    continue
-                relative = path.relative_to(generated_dir)
-                target = target_dir / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if path.suffix == ".ipynb":
-                    source_nb = nbformat.read(source_dir / relative, as_version=4)
-                    generated_nb = nbformat.read(path, as_version=4)
-                    write_notebook(normalise_notebook(generated_nb, source_nb), target)
-                    written.append(target)
-                else:
-                    shutil.copy2(path, target)
+            try:
+                written.extend(_release_one(api, assignment, course_root, root, dest))
+            except (ReleaseError, OSError, ValueError) as error:
+                failures[assignment.slug] = str(error)
+    if failures:
+        error = ReleaseError("could not release " + "; ".join(f"{k}: {v}" for k, v in failures.items()))
+        error.failures = failures
+        error.written = written
+        raise error
     return written
 
 

@@ -343,6 +343,19 @@ def autograde_assignment(
     ``generate_assignment`` (so hidden tests are restored at grading) and one submission per student;
     ``autograde`` then runs each in a fresh kernel. Run this in a worker process.
     """
+    report = GradeReport(slug)
+    try:
+        return _autograde(slug, students, Path(workdir), Path(root), report)
+    except Exception:
+        import traceback
+
+        report.failures["<harness>"] = traceback.format_exc()
+        return report
+
+
+def _autograde(
+    slug: str, students: Mapping[str, str], workdir: Path, root: Path, report: GradeReport
+) -> GradeReport:
     from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -363,7 +376,6 @@ def autograde_assignment(
         _empty_gradebook(Path(workdir), config.CourseDirectory.course_id), course_root / "gradebook.db"
     )
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    report = GradeReport(slug)
     generated = api.generate_assignment(slug, force=True, create=True)
     if not generated.get("success"):
         report.failures["<generate_assignment>"] = generated.get("error") or generated.get("log", "")
@@ -397,18 +409,22 @@ def validate_notebook(path: str, invert: bool = False, root: str = str(REPO_ROOT
     ``passed``), ``changed`` or ``type_changed`` entries. Run this in a worker process.
     """
     import tempfile
+    import traceback
 
     from nbgrader.validator import Validator
 
     from course.release import load_nbgrader_config
 
-    with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
-        copy = Path(scratch) / Path(path).name
-        shutil.copy2(path, copy)
-        config = load_nbgrader_config(Path(scratch), config_root=Path(root))
-        validator = Validator(config=config)
-        validator.invert = invert
-        return validator.validate(str(copy))
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-validate-") as scratch:
+            copy = Path(scratch) / Path(path).name
+            shutil.copy2(path, copy)
+            config = load_nbgrader_config(Path(scratch), config_root=Path(root))
+            validator = Validator(config=config)
+            validator.invert = invert
+            return validator.validate(str(copy))
+    except Exception:
+        return {"harness_error": traceback.format_exc()}
 
 
 def run_in_workers(function: Callable[..., Any], calls: list[tuple], workers: int = WORKERS) -> list[Any]:

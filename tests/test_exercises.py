@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import filecmp
 import re
-import tempfile
 from pathlib import Path
 
 import exercise_support as es
@@ -213,33 +212,45 @@ def test_exercises_hold_only_released_files() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _release_into(dest: str, slugs: list[str]) -> list[str]:
-    """Release the assignments ``slugs`` into ``dest`` (runs in a worker process)."""
-    from course.release import release
+def _release_into(dest: str, slugs: list[str]) -> dict[str, str]:
+    """Release ``slugs`` into ``dest`` (runs in a worker process); map each failed slug to its error."""
+    from course.release import ReleaseError, release
 
-    return [str(p) for p in release(slugs, dest=Path(dest))]
+    try:
+        release(slugs, dest=Path(dest))
+    except ReleaseError as error:
+        return error.failures or {"*": str(error)}
+    return {}
+
+
+@pytest.fixture(scope="module")
+def fresh_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """Every selected assignment released again into a temporary folder, once for the module."""
+    dest = tmp_path_factory.mktemp("rerelease")
+    (failures,) = es.run_in_workers(_release_into, [(str(dest), [a.slug for a in ASSIGNMENTS])], workers=1)
+    return dest, failures
 
 
 @pytest.mark.slow
-def test_regenerating_gives_no_diff() -> None:
-    """Releasing into a temporary folder reproduces exercises/ byte for byte."""
-    with tempfile.TemporaryDirectory(prefix="course-rerelease-") as scratch:
-        (written,) = es.run_in_workers(_release_into, [(scratch, [a.slug for a in ASSIGNMENTS])], workers=1)
-        assert len(written) == len(ASSIGNMENTS)
-        for assignment in ASSIGNMENTS:
-            fresh_dir = Path(scratch) / assignment.slug
-            committed_dir = REPO_ROOT / "exercises" / assignment.slug
-            comparison = filecmp.dircmp(
-                fresh_dir, committed_dir, ignore=[".ipynb_checkpoints", "__pycache__"]
-            )
-            assert not comparison.left_only and not comparison.right_only, (
-                f"{assignment.slug}: files differ: {comparison.left_only} / {comparison.right_only}"
-            )
-            for name in comparison.common_files:
-                fresh, committed = fresh_dir / name, committed_dir / name
-                assert fresh.read_bytes() == committed.read_bytes(), (
-                    f"exercises/{assignment.slug}/{name} is stale: run `uv run python -m course.release`"
-                )
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
+def test_regenerating_gives_no_diff(
+    assignment: Assignment, fresh_release: tuple[Path, dict[str, str]]
+) -> None:
+    """Releasing into a temporary folder reproduces exercises/<slug>/ byte for byte."""
+    dest, failures = fresh_release
+    assert assignment.slug not in failures and "*" not in failures, f"release failed: {failures}"
+    fresh_dir = dest / assignment.slug
+    committed_dir = REPO_ROOT / "exercises" / assignment.slug
+    comparison = filecmp.dircmp(fresh_dir, committed_dir, ignore=[".ipynb_checkpoints", "__pycache__"])
+    assert not comparison.left_only and not comparison.right_only, (
+        f"{assignment.slug}: files differ: {comparison.left_only} / {comparison.right_only}"
+    )
+    for name in comparison.common_files:
+        fresh, committed = fresh_dir / name, committed_dir / name
+        assert fresh.read_bytes() == committed.read_bytes(), (
+            f"exercises/{assignment.slug}/{name} is stale: "
+            f"run `uv run python -m course.release {assignment.number}`"
+        )
 
 
 @pytest.fixture(scope="module")
