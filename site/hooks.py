@@ -1,0 +1,108 @@
+"""mkdocs hooks for the self-study site: make notebook pages work offline and link correctly.
+
+mkdocs-jupyter renders each notebook with nbconvert's template, which embeds a module script importing
+mermaid from cdnjs, a MathJax loader and a ``<pre class="mermaid">`` block per diagram that
+mkdocs-material would also pick up (and load mermaid from unpkg for). For every notebook page this hook:
+
+- removes nbconvert's mermaid and MathJax scripts (no lesson uses LaTeX);
+- renames ``pre.mermaid`` to ``pre.nb-mermaid``, which ``assets/javascripts/nb-mermaid.js`` draws with the
+  vendored mermaid as inline ``<svg>``;
+- rewrites links to notebooks (``../exercises/05_x/05_x.ipynb``) to the built pages' URLs, resolved against
+  the page's own source path;
+- adds a link to download the notebook file (mkdocs-jupyter's ``include_source`` copies it next to the page).
+
+After rendering, every page is checked: a ``<script src>`` or stylesheet ``<link>`` that points off the site
+fails the build, so a theme update that starts loading from a CDN is caught here, not by a reader.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import posixpath
+import re
+from typing import Any
+
+from mkdocs.exceptions import PluginError
+
+log = logging.getLogger("mkdocs.hooks.course_site")
+
+_NBCONVERT_MERMAID = re.compile(
+    r"<script type=\"module\">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*?</script>", re.DOTALL
+)
+_MATHJAX_CONFIG = re.compile(
+    r"<script type=\"text/x-mathjax-config\">.*?</script>|<script>\s*window\.MathJax\s*=.*?</script>",
+    re.DOTALL,
+)
+_MATHJAX_LOADER = re.compile(r"<script[^>]*\bsrc=\"[^\"]*(?:mathjax|MathJax)[^\"]*\"[^>]*>\s*</script>")
+_EMPTY_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"\"[^>]*>\s*</script>")
+_PRE_MERMAID = re.compile(r"<pre class=\"mermaid\"")
+_NOTEBOOK_HREF = re.compile(r"href=\"([^\"#:?]+\.ipynb)(#[^\"]*)?\"")
+_REMOTE_ASSET = re.compile(
+    r"<script[^>]*\bsrc=\"((?:https?:)?//[^\"]+)\"|<link[^>]*\bhref=\"((?:https?:)?//[^\"]+)\"[^>]*>",
+    re.IGNORECASE,
+)
+
+
+_LOADING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch", "icon"}
+
+
+def _is_notebook(page: Any) -> bool:
+    return page.file.src_uri.endswith(".ipynb")
+
+
+def clean_notebook_html(content: str) -> str:
+    """Remove nbconvert's CDN scripts and hand mermaid blocks to the site's own renderer."""
+    content = _NBCONVERT_MERMAID.sub("", content)
+    content = _MATHJAX_CONFIG.sub("", content)
+    content = _MATHJAX_LOADER.sub("", content)
+    content = _EMPTY_SCRIPT.sub("", content)
+    return _PRE_MERMAID.sub('<pre class="nb-mermaid"', content)
+
+
+def rewrite_notebook_links(content: str, page: Any, files: Any) -> str:
+    """Point links to ``*.ipynb`` files at the pages built from them (relative to this page's URL)."""
+
+    def replace(match: re.Match[str]) -> str:
+        target, anchor = html.unescape(match.group(1)), match.group(2) or ""
+        source_dir = posixpath.dirname(page.file.src_uri)
+        resolved = posixpath.normpath(posixpath.join(source_dir, target))
+        found = files.get_file_from_path(resolved)
+        if found is None:
+            log.warning("%s links to %s, which is not a page of the site", page.file.src_uri, target)
+            return match.group(0)
+        return f'href="{html.escape(found.url_relative_to(page.file))}{anchor}"'
+
+    return _NOTEBOOK_HREF.sub(replace, content)
+
+
+def on_page_content(html_content: str, page: Any, config: Any, files: Any) -> str:
+    """Clean a notebook page's body, fix its links and add its download link."""
+    if not _is_notebook(page):
+        return html_content
+    content = rewrite_notebook_links(clean_notebook_html(html_content), page, files)
+    name = posixpath.basename(page.file.src_uri)
+    download = (
+        f'<p class="nb-download"><a href="{html.escape(name)}" download>'
+        f"Download this notebook ({html.escape(name)})</a></p>\n"
+    )
+    return download + content
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    """Fail the build if the finished page would load a script or stylesheet from another site."""
+    remote = [a or b for a, b in _REMOTE_ASSET.findall(output)]
+    remote = [url for url in remote if not _is_harmless_link(url, output)]
+    if remote:
+        raise PluginError(f"{page.file.src_uri} would load from the internet: {sorted(set(remote))}")
+    return output
+
+
+def _is_harmless_link(url: str, output: str) -> bool:
+    """``<link rel="canonical">`` and similar point elsewhere without loading anything."""
+    for match in re.finditer(r"<link[^>]*>", output):
+        tag = match.group(0)
+        if url in tag:
+            rel = re.search(r"\brel=\"([^\"]+)\"", tag)
+            return bool(rel) and rel.group(1) not in _LOADING_RELS
+    return False
