@@ -203,3 +203,9 @@ def release(
         raise _fail(str(exc)) from None
     for path in written:
         _console().print(f"released {path}", highlight=False)
+
+
+# `course site`: the self-study site's build command lives in course/site.py.
+from course.site import site_command  # noqa: E402
+
+app.command("site")(site_command)

@@ -308,6 +308,15 @@ def serve_site(directory: Path, *, port: int = 8000) -> None:
             server.serve_forever()
 
 
+def _course_root() -> Path:
+    """The folder ``course --root`` chose (when run as ``course site``), else COURSE_ROOT, else this repo."""
+    cli = sys.modules.get("course.cli")
+    state = getattr(cli, "_state", None) if cli is not None else None
+    if isinstance(state, dict) and isinstance(state.get("root"), Path):
+        return state["root"]
+    return Path(os.environ.get("COURSE_ROOT", REPO_ROOT)).resolve()
+
+
 def site_command(
     output: Annotated[
         Path | None, typer.Option(help="Where to write the site (default: site_build/ in the course folder).")
@@ -316,8 +325,8 @@ def site_command(
     serve: Annotated[bool, typer.Option(help="Serve the site on 127.0.0.1 after building it.")] = False,
     port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
 ) -> None:
-    """Build the self-study site: execute the lessons, render them and the exercise statements, index."""
-    root = Path(os.environ.get("COURSE_ROOT", REPO_ROOT)).resolve()
+    """Build the self-study site: execute the lessons, render them with the exercise statements."""
+    root = _course_root()
     try:
         result = build_site(root=root, output=output, workers=workers)
     except SiteBuildError as error:
