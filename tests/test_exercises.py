@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from course.manifest import REPO_ROOT, Assignment
+from course.release import ReleaseError, normalise_notebook, select_assignments, write_notebook
 
 ASSIGNMENTS = es.selected_assignments()
 IDS = [a.slug for a in ASSIGNMENTS]
@@ -333,3 +334,52 @@ class TestHarness:
                 assert cells[gid].source == text and es.BEGIN_SOLUTION not in text
         with pytest.raises(KeyError):
             es.build_submission(assignment, {assignment.tasks[0].grade_id: "x = 1"})
+
+
+class TestRelease:
+    """course.release normalises nbgrader's output so that a release is reproducible."""
+
+    @staticmethod
+    def pair() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+        source = nbformat.v4.new_notebook()
+        source.cells = [nbformat.v4.new_markdown_cell("# A"), nbformat.v4.new_code_cell("x = 1")]
+        source.cells[0].id, source.cells[1].id = "intro", "answer-1-1"
+        generated = nbformat.from_dict(nbformat.v4.new_notebook())
+        generated.cells = [nbformat.v4.new_markdown_cell("# A"), nbformat.v4.new_code_cell("x = 1")]
+        generated.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+        generated.cells[1].execution_count = 4
+        generated.cells[1].metadata["execution"] = {"iopub.status.idle": "2026-01-01T00:00:00Z"}
+        return generated, source
+
+    def test_normalise_strips_run_output_and_keeps_source_ids(self) -> None:
+        """Outputs, execution counts and timings go; the source's cell ids come back."""
+        generated, source = self.pair()
+        nb = normalise_notebook(generated, source)
+        assert [c.id for c in nb.cells] == ["intro", "answer-1-1"]
+        assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
+        assert "execution" not in nb.cells[1].metadata
+
+    def test_normalise_rejects_a_changed_cell_count(self) -> None:
+        """nbgrader keeps one cell per source cell; anything else is an error, not a silent mismatch."""
+        generated, source = self.pair()
+        generated.cells.pop()
+        with pytest.raises(ReleaseError):
+            normalise_notebook(generated, source)
+
+    def test_writing_is_byte_stable(self, tmp_path: Path) -> None:
+        """Writing the same notebook twice gives identical bytes with a final newline."""
+        generated, source = self.pair()
+        nb = normalise_notebook(generated, source)
+        first, second = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+        write_notebook(nb, first)
+        write_notebook(nbformat.read(first, as_version=4), second)
+        assert first.read_bytes() == second.read_bytes()
+        assert first.read_bytes().endswith(b"}\n")
+
+    def test_select_assignments_by_number_or_slug(self) -> None:
+        """Assignments are chosen by number, zero-padded number or slug; unknown ones raise."""
+        first = es.MANIFEST.assignments[0]
+        assert select_assignments([first.number, first.slug[:2], first.slug]) == [first] * 3
+        assert select_assignments(None) == list(es.MANIFEST.assignments)
+        with pytest.raises(KeyError):
+            select_assignments(["99_missing"])
