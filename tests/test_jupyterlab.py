@@ -25,10 +25,10 @@ import pytest
 from course.manifest import REPO_ROOT, load_manifest
 
 JUPYTER = Path(sys.executable).parent / "jupyter"
-START_TIMEOUT = 90
-KERNEL_TIMEOUT = 60
+START_TIMEOUT = 120
+KERNEL_TIMEOUT = 120
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]
 
 
 def readme_start_command() -> list[str]:
