@@ -427,13 +427,100 @@ def validate_notebook(path: str, invert: bool = False, root: str = str(REPO_ROOT
         return {"harness_error": traceback.format_exc()}
 
 
-def run_in_workers(function: Callable[..., Any], calls: list[tuple], workers: int = WORKERS) -> list[Any]:
-    """Run ``function(*args)`` for each ``args`` in ``calls`` in spawned worker processes, in order."""
+def run_in_workers(
+    function: Callable[..., Any], calls: list[tuple], workers: int = WORKERS, *, fresh: bool = False
+) -> list[Any]:
+    """Run ``function(*args)`` for each ``args`` in ``calls`` in spawned worker processes, in order.
+
+    With ``fresh``, every call gets a new process, so nothing one call leaves behind reaches the next.
+    """
     if not calls:
         return []
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(calls)), mp_context=context
+        max_workers=min(workers, len(calls)), mp_context=context, max_tasks_per_child=1 if fresh else None
     ) as pool:
         futures = [pool.submit(function, *args) for args in calls]
         return [future.result() for future in futures]
+
+
+# ----------------------------------------------------------------------------------------------
+# In-process grading (fast, no nbgrader): every variant alone, hidden tests included
+# ----------------------------------------------------------------------------------------------
+
+
+def grade_in_process(
+    assignment: Assignment, nb: nbformat.NotebookNode
+) -> dict[str, tuple[float, float, str]]:
+    """Run a submission's code cells in one fresh namespace, the way a kernel would, and score the tests.
+
+    Test cells are taken from the solution notebook (hidden tests included), as nbgrader restores them.
+    A test cell scores full marks when it raises nothing and writes nothing to stderr, as in nbgrader.
+    Returns grade_id -> (score, max score, what went wrong).
+    """
+    import contextlib
+    import contextvars
+    import io
+    import sys
+    import types
+
+    from logkit.state import isolated_logging
+
+    source_cells = cells_by_grade_id(read_notebook(assignment.source_path()))
+    # Like a kernel: the notebook's names live in a module that is __main__ while its cells run (so
+    # dataclasses and typing.get_type_hints find them), and each cell runs in a copy of the context
+    # (so a contextvar set in one cell does not leak into the next).
+    user_module = types.ModuleType("__main__")
+    namespace = user_module.__dict__
+    scores: dict[str, tuple[float, float, str]] = {}
+    modules_before = set(sys.modules)
+    with isolated_logging():
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            meta = nbgrader_meta(cell)
+            grade_id = meta.get("grade_id", "")
+            code = source_cells[grade_id].source if is_graded_cell(cell) else cell.source
+            stdout, stderr = io.StringIO(), io.StringIO()
+            problem = ""
+            real_main = sys.modules["__main__"]
+            sys.modules["__main__"] = user_module
+            try:
+                with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                    compiled = compile(
+                        code, f"<cell {grade_id or cell.get('id')}>", "exec", dont_inherit=True
+                    )
+                    contextvars.copy_context().run(exec, compiled, namespace)
+            except BaseException as error:  # a student's cell may raise anything, SystemExit included
+                problem = f"{type(error).__name__}: {error}"
+            finally:
+                sys.modules["__main__"] = real_main
+            if not problem and stderr.getvalue():
+                problem = f"wrote to stderr: {stderr.getvalue()[:200]!r}"
+            if is_graded_cell(cell):
+                points = float(meta.get("points", 0))
+                scores[grade_id] = (0.0 if problem else points, points, problem)
+    for name in set(sys.modules) - modules_before:  # modules a submission imported from temp folders
+        module_file = getattr(sys.modules.get(name), "__file__", None) or ""
+        if "course-" in module_file:
+            sys.modules.pop(name, None)
+    return scores
+
+
+def variant_problems_in_process(slug: str) -> list[str]:
+    """Grade the solution, the release and every fixture variant alone, in process; list the mismatches.
+
+    Run it in a fresh worker process per assignment: one assignment's checks and answers cannot then
+    affect another's, as with one kernel per notebook.
+    """
+    assignment = MANIFEST.assignment(slug)
+    found: list[str] = []
+    for student in plan_students(assignment, merge=False):
+        scores = grade_in_process(assignment, student.notebook)
+        grades = {gid: (score, points) for gid, (score, points, _) in scores.items()}
+        for line in student.problems(assignment, grades):
+            why = next(
+                (p for gid, (_, _, p) in scores.items() if p and gid.replace("_", ".")[5:] in line), ""
+            )
+            found.append(f"{line}{'; ' + why[:300] if why else ''}")
+    return found

@@ -383,3 +383,25 @@ class TestRelease:
         assert select_assignments(None) == list(es.MANIFEST.assignments)
         with pytest.raises(KeyError):
             select_assignments(["99_missing"])
+
+
+@pytest.fixture(scope="module")
+def in_process_problems() -> dict[str, list[str]]:
+    """Every assignment's variants graded alone in process, one fresh worker process per assignment."""
+    slugs = [a.slug for a in ASSIGNMENTS]
+    results = es.run_in_workers(es.variant_problems_in_process, [(slug,) for slug in slugs], fresh=True)
+    return dict(zip(slugs, results, strict=True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=IDS)
+def test_every_variant_alone_in_process(
+    assignment: Assignment, in_process_problems: dict[str, list[str]]
+) -> None:
+    """Each fixture variant, graded alone without nbgrader, scores as its fixture says.
+
+    The quick counterpart of tests/test_autograde.py: no kernel, every variant in its own submission
+    (the autograde test merges them), hidden tests included, seconds for the whole course.
+    """
+    found = in_process_problems[assignment.slug]
+    assert not found, "\n".join(found)
