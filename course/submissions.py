@@ -200,8 +200,8 @@ def _cells_by_grade_id(nb: Any) -> dict[str, Any]:
 def precheck(submission: Submission, release: Path) -> PreCheck:
     """Decide whether a submission can be graded, and note what grading will repair.
 
-    Uses nbformat to validate the notebook and nbgrader's own checksum function on every locked test
-    cell of the release (``release`` is the notebook generated in the grading folder, with checksums).
+    Uses nbformat to validate the notebook and nbgrader's own checksum function on every test cell of
+    the release (``release`` is the notebook generated in the grading folder, with checksums).
     """
     import nbformat
     from nbgrader.utils import compute_checksum
@@ -241,8 +241,8 @@ def precheck(submission: Submission, release: Path) -> PreCheck:
     submitted_cells = _cells_by_grade_id(nb)
     for grade_id, cell in _cells_by_grade_id(released).items():
         meta = cell.metadata.nbgrader
-        if not meta.get("locked") or meta.get("solution"):
-            continue
+        if not meta.get("grade") or meta.get("solution") or cell.cell_type != "code":
+            continue  # only test cells matter; nbgrader restores other locked cells silently
         mine = submitted_cells.get(grade_id)
         if mine is None:
             notes.append(f"test cell {grade_id} was deleted; nbgrader put the original back")
