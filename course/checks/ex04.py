@@ -112,17 +112,20 @@ def task_1_hidden(install_library_logging: Callable[[str], object]) -> None:
 
 
 def _import_source(source: str, name: str = "featlib") -> ModuleType:
-    """Write ``source`` as ``<name>.py`` in a temporary folder and import it afresh as ``name``."""
-    folder = tempfile.mkdtemp(prefix="course-featlib-")
-    Path(folder, f"{name}.py").write_text(source, encoding="utf-8")
-    sys.modules.pop(name, None)
-    sys.path.insert(0, folder)
-    try:
-        importlib.invalidate_caches()
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(folder)
+    """Write ``source`` as ``<name>.py`` in a temporary folder and import it afresh as ``name``.
+
+    The folder is deleted once the module is loaded; the module object keeps working without it.
+    """
+    with tempfile.TemporaryDirectory(prefix="course-featlib-") as folder:
+        Path(folder, f"{name}.py").write_text(source, encoding="utf-8")
         sys.modules.pop(name, None)
+        sys.path.insert(0, folder)
+        try:
+            importlib.invalidate_caches()
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(folder)
+            sys.modules.pop(name, None)
 
 
 @dataclass
