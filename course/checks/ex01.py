@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable
 
@@ -204,8 +205,6 @@ def task_3_hidden(make_formatter: Callable[[], logging.Formatter]) -> None:
     try:
         raise ValueError("shape mismatch (32, 10) vs (32, 8)")
     except ValueError:
-        import sys
-
         exc_info = sys.exc_info()
     text = formatter.format(_record(REPORT_LOGGER, logging.ERROR, "fold 3 failed", (), created, exc_info))
     first, _, rest = text.partition("\n")
