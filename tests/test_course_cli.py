@@ -267,6 +267,32 @@ class TestStatusCache:
         assert progress.exercise_status(assignment, root=root).state == "not started"
 
 
+def test_release_command_calls_the_release_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`course release 5` hands the exercise to course.release.release()."""
+    import course.release
+
+    calls: list[tuple[object, Path]] = []
+
+    def fake_release(assignments: object, *, root: Path) -> list[Path]:
+        calls.append((assignments, root))
+        return [root / "exercises" / "05_x" / "05_x.ipynb"]
+
+    monkeypatch.setattr(course.release, "release", fake_release)
+    result = CliRunner().invoke(app, ["--root", str(tmp_path), "release", "5"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert calls == [(["5"], tmp_path.resolve())]
+    assert "released" in result.output and "05_x.ipynb" in result.output
+
+
+def test_python_dash_m_course(tmp_path: Path) -> None:
+    """`python -m course` is the same command."""
+    root = make_toy_course(tmp_path / "course")
+    out = subprocess.run(
+        [sys.executable, "-m", "course", "--root", str(root), "hint", "99.1"], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "Use the + operator." in out.stdout
+
+
 def test_check_path_does_not_import_nbgrader(tmp_path: Path) -> None:
     """`course check` must stay fast: nbgrader's apps (seconds to import) are never loaded."""
     root = make_toy_course(tmp_path / "course")
