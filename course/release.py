@@ -16,10 +16,14 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from course.manifest import REPO_ROOT, Assignment, load_manifest
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 __all__ = [
     "ReleaseError",
@@ -28,6 +32,7 @@ __all__ = [
     "release",
     "release_all",
     "select_assignments",
+    "write_notebook",
 ]
 
 IGNORED_NAMES = (".ipynb_checkpoints", "__pycache__", ".DS_Store")
@@ -45,7 +50,7 @@ class ReleaseError(RuntimeError):
         self.written = []
 
 
-def load_nbgrader_config(root: Path, *, config_root: Path = REPO_ROOT):
+def load_nbgrader_config(root: Path, *, config_root: Path = REPO_ROOT) -> Config:
     """Load the course's ``nbgrader_config.py`` with the course directory pinned to ``root``.
 
     Args:
@@ -64,9 +69,11 @@ def load_nbgrader_config(root: Path, *, config_root: Path = REPO_ROOT):
     return config
 
 
-def select_assignments(assignments: Iterable[str | int] | None = None) -> list[Assignment]:
+def select_assignments(
+    assignments: Iterable[str | int] | None = None, *, root: Path = REPO_ROOT
+) -> list[Assignment]:
     """The manifest's assignments named by number or slug (all of them when ``None``)."""
-    manifest = load_manifest()
+    manifest = load_manifest(root / "course.toml")
     if assignments is None:
         return list(manifest.assignments)
     return [manifest.assignment(key) for key in assignments]
@@ -175,7 +182,7 @@ def release(
     from nbgrader.coursedir import CourseDirectory
 
     dest = dest or root / "exercises"
-    chosen = select_assignments(assignments)
+    chosen = select_assignments(assignments, root=root)
     written: list[Path] = []
     failures: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
