@@ -18,6 +18,7 @@ fails the build, so a theme update that starts loading from a CDN is caught here
 from __future__ import annotations
 
 import html
+import json
 import logging
 import posixpath
 import re
@@ -36,7 +37,8 @@ _MATHJAX_CONFIG = re.compile(
 )
 _MATHJAX_LOADER = re.compile(r"<script[^>]*\bsrc=\"[^\"]*(?:mathjax|MathJax)[^\"]*\"[^>]*>\s*</script>")
 _EMPTY_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"\"[^>]*>\s*</script>")
-_PRE_MERMAID = re.compile(r"<pre class=\"mermaid\"")
+_PRE_MERMAID = re.compile(r"<pre class=\"mermaid\">(.*?)</pre>", re.DOTALL)
+_MERMAID_FENCE = re.compile(r"^```mermaid[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _NOTEBOOK_HREF = re.compile(r"href=\"([^\"#:?]+\.ipynb)(#[^\"]*)?\"")
 _REMOTE_ASSET = re.compile(
     r"<script[^>]*\bsrc=\"((?:https?:)?//[^\"]+)\"|<link[^>]*\bhref=\"((?:https?:)?//[^\"]+)\"[^>]*>",
@@ -51,13 +53,38 @@ def _is_notebook(page: Any) -> bool:
     return page.file.src_uri.endswith(".ipynb")
 
 
-def clean_notebook_html(content: str) -> str:
-    """Remove nbconvert's CDN scripts and hand mermaid blocks to the site's own renderer."""
+def mermaid_sources(notebook: dict[str, Any]) -> list[str]:
+    """The notebook's ```mermaid blocks, in order, exactly as written in its markdown cells."""
+    sources: list[str] = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            sources += [block.strip() for block in _MERMAID_FENCE.findall(text)]
+    return sources
+
+
+def clean_notebook_html(content: str, diagrams: list[str] | None = None) -> str:
+    """Remove nbconvert's CDN scripts and hand mermaid blocks to the site's own renderer.
+
+    nbconvert pastes a diagram's source into the HTML unescaped, so ``<br/>`` becomes an element and
+    ``&quot;`` a bare quote, which mermaid then cannot parse. With ``diagrams`` (the sources from the
+    notebook, see :func:`mermaid_sources`) each block is replaced by its exact source, HTML-escaped.
+    """
     content = _NBCONVERT_MERMAID.sub("", content)
     content = _MATHJAX_CONFIG.sub("", content)
     content = _MATHJAX_LOADER.sub("", content)
     content = _EMPTY_SCRIPT.sub("", content)
-    return _PRE_MERMAID.sub('<pre class="nb-mermaid"', content)
+    found = len(_PRE_MERMAID.findall(content))
+    if diagrams is not None and found != len(diagrams):
+        raise PluginError(f"found {found} mermaid blocks in the HTML but {len(diagrams)} in the notebook")
+    numbered = iter(diagrams or [])
+
+    def replace(match: re.Match[str]) -> str:
+        if diagrams is None:
+            return f'<pre class="nb-mermaid">{match.group(1)}</pre>'
+        return f'<pre class="nb-mermaid">\n{html.escape(next(numbered), quote=False)}\n</pre>'
+
+    return _PRE_MERMAID.sub(replace, content)
 
 
 def rewrite_notebook_links(content: str, page: Any, files: Any) -> str:
@@ -80,7 +107,13 @@ def on_page_content(html_content: str, page: Any, config: Any, files: Any) -> st
     """Clean a notebook page's body, fix its links and add its download link."""
     if not _is_notebook(page):
         return html_content
-    content = rewrite_notebook_links(clean_notebook_html(html_content), page, files)
+    with open(page.file.abs_src_path, encoding="utf-8") as source:
+        diagrams = mermaid_sources(json.load(source))
+    try:
+        content = clean_notebook_html(html_content, diagrams)
+    except PluginError as error:
+        raise PluginError(f"{page.file.src_uri}: {error}") from None
+    content = rewrite_notebook_links(content, page, files)
     name = posixpath.basename(page.file.src_uri)
     download = (
         f'<p class="nb-download"><a href="{html.escape(name)}" download>'

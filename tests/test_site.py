@@ -44,6 +44,7 @@ ARTIFACTS = REPO_ROOT / "artifacts"
 VENDOR = REPO_ROOT / "site" / "assets" / "vendor" / "mermaid"
 #: Solution lines shorter than this (``return logger``) are too generic to prove a leak.
 MIN_SECRET_LENGTH = 16
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def lesson_url(slug: str) -> str:
@@ -78,8 +79,12 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def secret_lines(root: Path = REPO_ROOT) -> set[str]:
-    """Lines of solutions and hidden tests in solutions/ that appear nowhere in the published notebooks."""
+def secret_lines(root: Path = REPO_ROOT, *, also_public: str = "") -> set[str]:
+    """Lines of solutions and hidden tests in solutions/ that appear nowhere in the published notebooks.
+
+    ``also_public`` is more text readers may see (the executed lessons' outputs): a lesson that prints
+    ``"backupCount": 5,`` does not make that line a leaked solution.
+    """
     secrets: set[str] = set()
     for path in sorted((root / "solutions").glob("*/*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
@@ -93,12 +98,37 @@ def secret_lines(root: Path = REPO_ROOT) -> set[str]:
     for path in [*(root / "lessons").glob("*.ipynb"), *(root / "exercises").glob("*/*.ipynb")]:
         for cell in nbformat.read(path, as_version=4).cells:
             published.update(normalise(line) for line in cell.source.splitlines())
-    published_text = "\n".join(published)
+    published_text = "\n".join(published) + "\n" + normalise(also_public)
     return {
         line
         for line in secrets - published
         if len(line) >= MIN_SECRET_LENGTH and line not in published_text  # inside a longer public line
     }
+
+
+def json_strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON document (a search index, a notebook), decoded."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from json_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from json_strings(item)
+
+
+def output_text(notebook: Path) -> str:
+    """The text of an executed notebook's outputs (streams, plain text and HTML with tags removed)."""
+    parts: list[str] = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            data = output.get("data", {})
+            parts.append(data.get("text/plain", ""))
+            parts.append(html_text(data.get("text/html", "")))
+            parts.extend(ANSI.sub("", line) for line in output.get("traceback", []))
+    return "\n".join(parts)
 
 
 def notebook_text(path: Path) -> str:
@@ -209,6 +239,25 @@ class TestHooks:
         assert '<pre class="nb-mermaid">' in cleaned and 'class="mermaid"' not in cleaned
         assert "A --&gt; B" in cleaned
 
+    def test_diagrams_get_their_exact_source_back(self, hooks: Any) -> None:
+        """nbconvert's lossy copy is replaced by the notebook's source, escaped: &quot; and <br/> survive."""
+        source = 'flowchart LR\n    A["one<br/>two"] --> B["{&quot;event&quot;: 1}"]'
+        notebook = {"cells": [{"cell_type": "markdown", "source": f"Text\n\n```mermaid\n{source}\n```\n"}]}
+        assert hooks.mermaid_sources(notebook) == [source]
+        as_nbconvert_writes_it = source.replace("&quot;", '"')
+        lossy = f'<div class="jp-Mermaid"><pre class="mermaid">\n{as_nbconvert_writes_it}\n</pre></div>'
+        cleaned = hooks.clean_notebook_html(lossy, hooks.mermaid_sources(notebook))
+        block = re.search(r'<pre class="nb-mermaid">\n(.*?)\n</pre>', cleaned, re.DOTALL)
+        assert block and html.unescape(block.group(1)) == source
+        assert "<br/>" not in block.group(1), "an unescaped <br/> would become an element, not text"
+
+    def test_a_diagram_count_mismatch_fails(self, hooks: Any) -> None:
+        """If the HTML and the notebook disagree on the number of diagrams, the build stops."""
+        from mkdocs.exceptions import PluginError
+
+        with pytest.raises(PluginError, match="mermaid"):
+            hooks.clean_notebook_html('<pre class="mermaid">\nflowchart LR\n</pre>', [])
+
     def test_notebook_links_point_at_built_pages(self, hooks: Any, tmp_path: Path) -> None:
         """A lesson's ../exercises/.../x.ipynb link becomes the exercise page's URL, relative to it."""
         from mkdocs.structure.files import File, Files
@@ -284,14 +333,30 @@ class TestSolutionDetector:
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> SiteResult:
+def site_staging(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the build's staged docs (the executed lessons) are kept for the tests."""
+    return tmp_path_factory.mktemp("staging")
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory, site_staging: Path) -> SiteResult:
     """The whole site, built once per session into a temporary folder (every lesson executed)."""
-    result = build_site(output=tmp_path_factory.mktemp("site") / "site")
+    result = build_site(output=tmp_path_factory.mktemp("site") / "site", keep_staging=site_staging)
     print(
         f"site: {result.pages} pages, lessons executed in {result.execute_seconds:.1f} s, "
         f"rendered in {result.render_seconds:.1f} s"
     )
     return result
+
+
+@pytest.fixture(scope="session")
+def site_secrets(built_site: SiteResult, site_staging: Path) -> set[str]:
+    """Solution lines that must not appear on the site (lesson outputs are public text)."""
+    executed = sorted((site_staging / "docs" / "lessons").glob("*.ipynb"))
+    outputs = "\n".join(output_text(path) for path in executed)
+    secrets = secret_lines(also_public=outputs)
+    assert secrets, "no solution lines to look for"
+    return secrets
 
 
 @pytest.mark.slow
@@ -328,17 +393,14 @@ class TestBuiltFiles:
                     broken.append(f"{url or 'home'} -> {href}")
         assert not broken, f"links that lead nowhere: {broken[:10]}"
 
-    def test_no_solution_text_in_any_file(self, built_site: SiteResult) -> None:
+    def test_no_solution_text_in_any_file(self, built_site: SiteResult, site_secrets: set[str]) -> None:
         """No line of a solution or hidden test appears in a page, the search index or a copied notebook."""
-        secrets = secret_lines()
+        secrets = site_secrets
         for path in built_site.output.rglob("*"):
             if path.suffix == ".html":
                 text = html_text(path.read_text(encoding="utf-8"))
             elif path.suffix in {".json", ".ipynb"}:
-                text = path.read_text(encoding="utf-8") + json.dumps(
-                    json.loads(path.read_text(encoding="utf-8"))
-                )
-                text = html_text(text.replace("\\n", "\n"))
+                text = html_text("\n".join(json_strings(json.loads(path.read_text(encoding="utf-8")))))
             else:
                 continue
             found = leaked(text, secrets)
@@ -468,9 +530,11 @@ def probe(browser: Any) -> Iterator[PageProbe]:
 class TestInTheBrowser:
     """The served site, as a reader's Chromium shows it."""
 
-    def test_every_page_loads_cleanly_and_offline(self, probe: PageProbe, site_url: str) -> None:
+    def test_every_page_loads_cleanly_and_offline(
+        self, probe: PageProbe, site_url: str, site_secrets: set[str]
+    ) -> None:
         """Each page: no console error or failed request, nothing fetched off 127.0.0.1, no solution."""
-        secrets = secret_lines()
+        secrets = site_secrets
         for url in all_pages():
             probe.goto(urljoin(site_url, url))
             name = url or "home"
