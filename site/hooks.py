@@ -9,6 +9,7 @@ mkdocs-material would also pick up (and load mermaid from unpkg for). For every 
   vendored mermaid as inline ``<svg>``;
 - rewrites links to notebooks (``../exercises/05_x/05_x.ipynb``) to the built pages' URLs, resolved against
   the page's own source path;
+- rebuilds the table of contents from the rendered headings (mkdocs-jupyter's drops inline code);
 - adds a link to download the notebook file (mkdocs-jupyter's ``include_source`` copies it next to the page).
 
 After rendering, every page is checked: a ``<script src>`` or stylesheet ``<link>`` that points off the site
@@ -25,6 +26,7 @@ import re
 from typing import Any
 
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.toc import get_toc
 
 log = logging.getLogger("mkdocs.hooks.course_site")
 
@@ -40,6 +42,8 @@ _EMPTY_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"\"[^>]*>\s*</script>")
 _PRE_MERMAID = re.compile(r"<pre class=\"mermaid\">(.*?)</pre>", re.DOTALL)
 _MERMAID_FENCE = re.compile(r"^```mermaid[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _NOTEBOOK_HREF = re.compile(r"href=\"([^\"#:?]+\.ipynb)(#[^\"]*)?\"")
+_HEADING = re.compile(r"<h([1-6]) id=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.DOTALL)
+_ANCHOR_LINK = re.compile(r"<a class=\"anchor-link\"[^>]*>.*?</a>", re.DOTALL)
 _REMOTE_ASSET = re.compile(
     r"<script[^>]*\bsrc=\"((?:https?:)?//[^\"]+)\"|<link[^>]*\bhref=\"((?:https?:)?//[^\"]+)\"[^>]*>",
     re.IGNORECASE,
@@ -103,6 +107,28 @@ def rewrite_notebook_links(content: str, page: Any, files: Any) -> str:
     return _NOTEBOOK_HREF.sub(replace, content)
 
 
+def toc_tokens(content: str, *, depth: int = 3) -> list[dict[str, Any]]:
+    """The page's table of contents, nested, from the headings nbconvert wrote (their ids and full text).
+
+    mkdocs-jupyter builds its table of contents from a markdown copy of the notebook, which drops inline
+    code from titles and so gives ``#is-silent-by-default`` for the heading nbconvert calls
+    ``#grade_predictor-is-silent-by-default``: that link would lead nowhere.
+    """
+    root: dict[str, Any] = {"level": 0, "children": []}
+    stack = [root]
+    for match in _HEADING.finditer(content):
+        level, anchor, inner = int(match.group(1)), match.group(2), match.group(3)
+        if level > depth or "anchor-link" not in inner:
+            continue  # deeper than the toc shows, or a heading inside a cell's output
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", _ANCHOR_LINK.sub("", inner))).split())
+        token = {"level": level, "id": anchor, "name": html.escape(text), "children": []}
+        while stack[-1]["level"] >= level:
+            stack.pop()
+        stack[-1]["children"].append(token)
+        stack.append(token)
+    return root["children"]
+
+
 def on_page_content(html_content: str, page: Any, config: Any, files: Any) -> str:
     """Clean a notebook page's body, fix its links and add its download link."""
     if not _is_notebook(page):
@@ -114,6 +140,7 @@ def on_page_content(html_content: str, page: Any, config: Any, files: Any) -> st
     except PluginError as error:
         raise PluginError(f"{page.file.src_uri}: {error}") from None
     content = rewrite_notebook_links(content, page, files)
+    page.toc = get_toc(toc_tokens(content))
     name = posixpath.basename(page.file.src_uri)
     download = (
         f'<p class="nb-download"><a href="{html.escape(name)}" download>'

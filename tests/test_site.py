@@ -251,6 +251,24 @@ class TestHooks:
         assert block and html.unescape(block.group(1)) == source
         assert "<br/>" not in block.group(1), "an unescaped <br/> would become an element, not text"
 
+    def test_toc_comes_from_the_rendered_headings(self, hooks: Any) -> None:
+        """Titles keep their inline code, ids are nbconvert's, levels nest, output headings are left out."""
+        anchor = '<a class="anchor-link" href="#{0}">¶</a>'
+        content = (
+            f'<h1 id="lesson">Lesson{anchor.format("lesson")}</h1>'
+            f'<h2 id="gp-is-silent"><code>gp</code> is silent{anchor.format("gp-is-silent")}</h2>'
+            f'<h3 id="why">Why &amp; how{anchor.format("why")}</h3>'
+            '<div class="jp-OutputArea"><h2 id="from-output">printed by a cell</h2></div>'
+            f'<h2 id="summary">Summary{anchor.format("summary")}</h2>'
+        )
+        (lesson,) = hooks.toc_tokens(content)
+        assert (lesson["id"], lesson["name"]) == ("lesson", "Lesson")
+        assert [(t["id"], t["name"]) for t in lesson["children"]] == [
+            ("gp-is-silent", "gp is silent"),
+            ("summary", "Summary"),
+        ]
+        assert [(t["id"], t["name"]) for t in lesson["children"][0]["children"]] == [("why", "Why &amp; how")]
+
     def test_a_diagram_count_mismatch_fails(self, hooks: Any) -> None:
         """If the HTML and the notebook disagree on the number of diagrams, the build stops."""
         from mkdocs.exceptions import PluginError
@@ -392,6 +410,15 @@ class TestBuiltFiles:
                 if not (target.is_file() or (target / "index.html").is_file()):
                     broken.append(f"{url or 'home'} -> {href}")
         assert not broken, f"links that lead nowhere: {broken[:10]}"
+
+    def test_in_page_links_reach_a_heading(self, built_site: SiteResult) -> None:
+        """Every #anchor link (the table of contents, the permalinks) names an id on its own page."""
+        broken: list[str] = []
+        for url in all_pages():
+            markup = (built_site.output / url / "index.html").read_text(encoding="utf-8")
+            ids = set(re.findall(r'\bid="([^"]+)"', markup))
+            broken += [f"{url or 'home'}#{a}" for a in re.findall(r'href="#([^"]+)"', markup) if a not in ids]
+        assert not broken, f"anchors with no target: {broken[:10]}"
 
     def test_no_solution_text_in_any_file(self, built_site: SiteResult, site_secrets: set[str]) -> None:
         """No line of a solution or hidden test appears in a page, the search index or a copied notebook."""
