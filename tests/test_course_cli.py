@@ -132,6 +132,12 @@ class TestRunChecks:
         report = run_checks(_write(root, {"answer_99_1": kernel_like}), assignment, root=root)
         assert _statuses(report)["99.1"] == "passed", report
 
+    def test_magics_and_shell_lines_work(self, toy: tuple[Path, Assignment]) -> None:
+        root, assignment = toy
+        path = _write(root, {"answer_99_1": "%time y = 1\n!true\n" + ADD})
+        report = run_checks(path, assignment, root=root)
+        assert _statuses(report)["99.1"] == "passed" and report.cell_errors == ()
+
     def test_huge_output_is_capped(self, toy: tuple[Path, Assignment]) -> None:
         root, assignment = toy
         loud = "def add(a, b):\n    print('x' * 5_000_000)\n    return a + b"
