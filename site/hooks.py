@@ -50,6 +50,11 @@ _REMOTE_ASSET = re.compile(
 )
 
 
+#: Inside inline scripts and styles: a dynamic import or a CSS url()/@import of another site.
+_INLINE_BLOCK = re.compile(r"<(script|style)\b[^>]*>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
+_INLINE_REMOTE = re.compile(
+    r"""(?:\bimport\s*\(\s*|@import\s+|\burl\(\s*)["']?((?:https?:)?//[^"')\s]+)""", re.IGNORECASE
+)
 _LOADING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch", "icon"}
 
 
@@ -153,6 +158,8 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
     """Fail the build if the finished page would load a script or stylesheet from another site."""
     remote = [a or b for a, b in _REMOTE_ASSET.findall(output)]
     remote = [url for url in remote if not _is_harmless_link(url, output)]
+    for _, body in _INLINE_BLOCK.findall(output):
+        remote += _INLINE_REMOTE.findall(body)
     if remote:
         raise PluginError(f"{page.file.src_uri} would load from the internet: {sorted(set(remote))}")
     return output

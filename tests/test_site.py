@@ -306,10 +306,12 @@ class TestHooks:
             '<script src="https://unpkg.com/mermaid@11/dist/mermaid.min.js"></script>',
             '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">',
             '<link rel="preconnect" href="https://fonts.gstatic.com" crossorigin>',
+            '<script type="module">const m = await import("https://cdnjs.example/mermaid.mjs");</script>',
+            "<style>@import url('https://fonts.example/css');</style>",
         ],
     )
     def test_a_page_that_loads_from_the_internet_fails_the_build(self, hooks: Any, tag: str) -> None:
-        """on_post_page raises for a remote script, stylesheet or preconnect."""
+        """on_post_page raises for a remote script, stylesheet, preconnect, dynamic import or CSS import."""
         from mkdocs.exceptions import PluginError
 
         page = type("Page", (), {"file": type("F", (), {"src_uri": "lessons/01_a.ipynb"})()})()
