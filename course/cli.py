@@ -209,3 +209,10 @@ def release(
 from course.site import site_command  # noqa: E402
 
 app.command("site")(site_command)
+
+# `course start`: JupyterLab on the lessons (course/start.py).
+from course.start import start_command  # noqa: E402
+
+app.command("start", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+    start_command
+)
