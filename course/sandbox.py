@@ -157,6 +157,23 @@ def _limit_output(max_bytes: int) -> None:
     OutStream.write = write  # type: ignore[method-assign]
 
 
+def _report_errors_on_stderr(shell: Any) -> None:
+    """Also report every cell error on stderr, which nbgrader scores as a failed test cell.
+
+    nbgrader finds a failed test cell by its error output. Code that replaces IPython's traceback
+    display (``rich.traceback.install()`` does, as lesson 12 shows) turns that error into ordinary
+    display data, and a failing test cell would score full marks. A line on stderr still fails it.
+    """
+
+    def after_cell(result: Any) -> None:
+        error = result.error_in_exec
+        if error is not None:
+            sys.stderr.write(f"{VIOLATION_PREFIX} the cell raised {type(error).__name__}: {error}\n")
+            sys.stderr.flush()
+
+    shell.events.register("post_run_cell", after_cell)
+
+
 def kernel_spec(
     *,
     cpu_seconds: int,
@@ -204,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     app = IPKernelApp.instance()
     app.initialize(["-f", args.connection_file, "--HistoryManager.hist_file=:memory:"])
     _limit_output(args.max_output)
+    _report_errors_on_stderr(app.shell)
     _disable_exit()
     install_audit_hook(SandboxPolicy(workdir=workdir, deny_read=args.deny, allow_write=[scratch_tmp]))
     app.start()
