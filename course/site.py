@@ -133,7 +133,8 @@ def site_config(*, docs_dir: Path, site_dir: Path, manifest: Manifest, root: Pat
 def execute_lesson(path: Path, *, timeout: int = CELL_TIMEOUT, env: dict[str, str] | None = None) -> Any:
     """Execute one lesson in a fresh ``python3`` kernel in an empty temporary folder; return the notebook.
 
-    Cells tagged ``raises-exception`` may raise; any other error raises ``SiteBuildError``.
+    Cells tagged ``raises-exception`` may raise; any other error raises ``SiteBuildError``. The kernel
+    process's own stderr (start-up notices) is kept out of the terminal and quoted if the kernel dies.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -142,7 +143,10 @@ def execute_lesson(path: Path, *, timeout: int = CELL_TIMEOUT, env: dict[str, st
     nb = nbformat.read(path, as_version=4)
     kernel_env = dict(os.environ if env is None else env)
     kernel_env.setdefault("JUPYTER_COLUMNS", str(RICH_COLUMNS))
-    with tempfile.TemporaryDirectory(prefix=f"site-{path.stem}-") as workdir:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"site-{path.stem}-") as workdir,
+        tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as kernel_stderr,
+    ):
         client = NotebookClient(
             nb,
             kernel_name="python3",
@@ -152,12 +156,17 @@ def execute_lesson(path: Path, *, timeout: int = CELL_TIMEOUT, env: dict[str, st
             record_timing=False,
         )
         try:
-            client.execute(env=kernel_env)
+            client.execute(env=kernel_env, stderr=kernel_stderr)
         except CellExecutionError as error:
             lines = str(error).strip().splitlines()
             raise SiteBuildError(f"lesson {path.name} failed:\n" + "\n".join(lines[-12:])) from None
         except Exception as error:  # a dead kernel or a timeout
-            raise SiteBuildError(f"lesson {path.name} failed: {type(error).__name__}: {error}") from None
+            kernel_stderr.seek(0)
+            said = "\n".join(kernel_stderr.read().strip().splitlines()[-10:])
+            raise SiteBuildError(
+                f"lesson {path.name} failed: {type(error).__name__}: {error}"
+                + (f"\nthe kernel's stderr ended with:\n{said}" if said else "")
+            ) from None
     return nb
 
 

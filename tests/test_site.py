@@ -349,6 +349,22 @@ class TestSolutionDetector:
                 assert not leaked(text, secrets), assignment.release_path().name
 
 
+class TestCommand:
+    """`course site` is registered on the course command and refuses to clobber an unrelated folder."""
+
+    def test_course_site_refuses_a_folder_that_is_not_a_site(self, tmp_path: Path) -> None:
+        """A non-empty folder without an earlier build is left alone, with a message and exit code 1."""
+        from typer.testing import CliRunner
+
+        from course.cli import app
+
+        (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+        result = CliRunner().invoke(app, ["site", "--output", str(tmp_path)])
+        assert result.exit_code == 1, result.output
+        assert "refusing to overwrite" in result.output
+        assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
 # --- slow: the build ------------------------------------------------------------------------------
 
 
@@ -445,18 +461,29 @@ class TestBuiltFiles:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_failing_lesson_fails_the_build(tmp_path: Path) -> None:
-    """An untagged cell that raises stops the build with the lesson's name; a tagged one does not."""
+    """An untagged error or a dead kernel stops the build, naming each failed lesson; tagged errors pass."""
     root = tmp_path / "course"
     (root / "lessons").mkdir(parents=True)
     shutil.copytree(REPO_ROOT / "site", root / "site")
-    (root / "course.toml").write_text('[[lesson]]\nslug = "01_broken"\ntitle = "Broken"\n', encoding="utf-8")
-    nb = nbformat.v4.new_notebook()
+    (root / "course.toml").write_text(
+        '[[lesson]]\nslug = "01_broken"\ntitle = "Broken"\n\n[[lesson]]\nslug = "02_dies"\ntitle = "Dies"\n',
+        encoding="utf-8",
+    )
+    broken = nbformat.v4.new_notebook()
     tagged = nbformat.v4.new_code_cell("raise ValueError('shown on purpose')")
     tagged.metadata["tags"] = ["raises-exception"]
-    nb.cells = [tagged, nbformat.v4.new_code_cell("1 / 0")]
-    nbformat.write(nb, root / "lessons" / "01_broken.ipynb")
-    with pytest.raises(SiteBuildError, match=r"01_broken\.ipynb failed(?s:.*)ZeroDivisionError"):
-        build_site(root=root, output=tmp_path / "out", workers=1)
+    broken.cells = [tagged, nbformat.v4.new_code_cell("1 / 0")]
+    nbformat.write(broken, root / "lessons" / "01_broken.ipynb")
+    dies = nbformat.v4.new_notebook()
+    dying = "import os, sys\nprint('kernel going down', file=sys.__stderr__, flush=True)\nos._exit(3)"
+    dies.cells = [nbformat.v4.new_code_cell(dying)]
+    nbformat.write(dies, root / "lessons" / "02_dies.ipynb")
+    with pytest.raises(SiteBuildError) as raised:
+        build_site(root=root, output=tmp_path / "out", workers=2)
+    message = str(raised.value)
+    assert re.search(r"01_broken\.ipynb failed(?s:.*)ZeroDivisionError", message), message
+    assert "ValueError" not in message, "the tagged cell's error is part of the lesson, not a failure"
+    assert re.search(r"02_dies\.ipynb failed: DeadKernelError(?s:.*)kernel going down", message), message
     assert not (tmp_path / "out" / "index.html").exists()
 
 
