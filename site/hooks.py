@@ -104,6 +104,10 @@ def rewrite_notebook_links(content: str, page: Any, files: Any) -> str:
         source_dir = posixpath.dirname(page.file.src_uri)
         resolved = posixpath.normpath(posixpath.join(source_dir, target))
         found = files.get_file_from_path(resolved)
+        if found is None and resolved.startswith("exercises/"):
+            # A lesson may link its exercise before the assignment is released: no link rather than a 404.
+            log.info("%s links to %s, which is not released yet", page.file.src_uri, target)
+            return 'href="#" title="not published yet" aria-disabled="true"'
         if found is None:
             log.warning("%s links to %s, which is not a page of the site", page.file.src_uri, target)
             return match.group(0)

@@ -293,12 +293,14 @@ class TestHooks:
         page = type("Page", (), {"file": lesson})()
         body = (
             '<a href="../exercises/04_b/04_b.ipynb">ex</a> <a href="05_c.ipynb#top">next</a> '
-            '<a href="missing.ipynb">gone</a> <a href="https://example.org/x.ipynb">web</a>'
+            '<a href="missing.ipynb">gone</a> <a href="https://example.org/x.ipynb">web</a> '
+            '<a href="../exercises/09_z/09_z.ipynb">not released</a>'
         )
         rewritten = hooks.rewrite_notebook_links(body, page, Files([lesson, exercise, other]))
         assert 'href="../../exercises/04_b/04_b/"' in rewritten
         assert 'href="../05_c/#top"' in rewritten
         assert 'href="missing.ipynb"' in rewritten and 'href="https://example.org/x.ipynb"' in rewritten
+        assert 'href="#" title="not published yet"' in rewritten and "09_z" not in rewritten
 
     @pytest.mark.parametrize(
         "tag",
