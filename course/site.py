@@ -39,6 +39,7 @@ __all__ = [
     "SiteResult",
     "build_site",
     "execute_lesson",
+    "exercise_hints",
     "main",
     "nav_pages",
     "serve_site",
@@ -124,7 +125,19 @@ def site_config(*, docs_dir: Path, site_dir: Path, manifest: Manifest, root: Pat
         nav=site_nav(manifest, root=root),
         hooks=[str(root / "site" / "hooks.py")],
     )
+    config.setdefault("extra", {})["course_hints"] = exercise_hints(manifest, root=root)
     return config
+
+
+def exercise_hints(manifest: Manifest, *, root: Path = REPO_ROOT) -> dict[str, list[dict[str, Any]]]:
+    """Each released exercise page's tasks and hints (what ``course hint`` prints), keyed by page path."""
+    return {
+        f"exercises/{a.slug}/{a.notebook_name}": [
+            {"id": t.id, "title": t.title, "points": t.points, "hint": t.hint} for t in a.tasks
+        ]
+        for a in manifest.assignments
+        if a.release_path(root).exists() and a.tasks
+    }
 
 
 # --- executing and staging -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ mkdocs-material would also pick up (and load mermaid from unpkg for). For every 
 - rewrites links to notebooks (``../exercises/05_x/05_x.ipynb``) to the built pages' URLs, resolved against
   the page's own source path;
 - rebuilds the table of contents from the rendered headings (mkdocs-jupyter's drops inline code);
+- appends the tasks' hints (from course.toml, passed in as ``extra.course_hints``) to exercise pages;
 - adds a link to download the notebook file (mkdocs-jupyter's ``include_source`` copies it next to the page).
 
 After rendering, every page is checked: a ``<script src>`` or stylesheet ``<link>`` that points off the site
@@ -138,6 +139,26 @@ def toc_tokens(content: str, *, depth: int = 3) -> list[dict[str, Any]]:
     return root["children"]
 
 
+def hints_html(tasks: list[dict[str, Any]]) -> str:
+    """A "Hints" section for an exercise page: one folded box per task, as ``course hint`` prints them."""
+    if not tasks:
+        return ""
+    import markdown
+
+    boxes = [
+        f'<details class="tip"><summary>Task {html.escape(t["id"])}: {html.escape(t["title"])} '
+        f"({t['points']:g} points)</summary>\n{markdown.markdown(t['hint'])}\n</details>"
+        for t in tasks
+    ]
+    return (
+        '\n<div class="nb-hints">\n<h2 id="hints">Hints<a class="anchor-link" href="#hints">¶</a></h2>\n'
+        f"<p>Stuck on a task? Open its hint (the same text as "
+        f"<code>uv run course hint {html.escape(tasks[0]['id'])}</code> in the repository).</p>\n"
+        + "\n".join(boxes)
+        + "\n</div>\n"
+    )
+
+
 def on_page_content(html_content: str, page: Any, config: Any, files: Any) -> str:
     """Clean a notebook page's body, fix its links and add its download link."""
     if not _is_notebook(page):
@@ -149,6 +170,7 @@ def on_page_content(html_content: str, page: Any, config: Any, files: Any) -> st
     except PluginError as error:
         raise PluginError(f"{page.file.src_uri}: {error}") from None
     content = rewrite_notebook_links(content, page, files)
+    content += hints_html(config["extra"].get("course_hints", {}).get(page.file.src_uri, []))
     page.toc = get_toc(toc_tokens(content))
     name = posixpath.basename(page.file.src_uri)
     download = (

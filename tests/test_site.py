@@ -82,6 +82,8 @@ def normalise(text: str) -> str:
 def secret_lines(root: Path = REPO_ROOT, *, also_public: str = "") -> set[str]:
     """Lines of solutions and hidden tests in solutions/ that appear nowhere in the published notebooks.
 
+    The tasks' hints in course.toml are public too (``course hint``, and the exercise pages show them).
+
     ``also_public`` is more text readers may see (the executed lessons' outputs): a lesson that prints
     ``"backupCount": 5,`` does not make that line a leaked solution.
     """
@@ -98,7 +100,12 @@ def secret_lines(root: Path = REPO_ROOT, *, also_public: str = "") -> set[str]:
     for path in [*(root / "lessons").glob("*.ipynb"), *(root / "exercises").glob("*/*.ipynb")]:
         for cell in nbformat.read(path, as_version=4).cells:
             published.update(normalise(line) for line in cell.source.splitlines())
-    published_text = "\n".join(published) + "\n" + normalise(also_public)
+    hints = [
+        task.hint
+        for assignment in load_manifest(root / "course.toml").assignments
+        for task in assignment.tasks
+    ]
+    published_text = "\n".join([*published, normalise(also_public), *map(normalise, hints)])
     return {
         line
         for line in secrets - published
@@ -269,6 +276,24 @@ class TestHooks:
         ]
         assert [(t["id"], t["name"]) for t in lesson["children"][0]["children"]] == [("why", "Why &amp; how")]
 
+    def test_exercise_pages_get_their_hints(self, hooks: Any) -> None:
+        """Each task's hint becomes a folded box under a Hints heading that the table of contents lists."""
+        tasks = [
+            {
+                "id": "5.1",
+                "title": "Console <and> file",
+                "points": 3.0,
+                "hint": "Use `basicConfig(force=True)`.",
+            },
+            {"id": "5.2", "title": "Colours", "points": 2.5, "hint": "Format a copy of the record."},
+        ]
+        section = hooks.hints_html(tasks)
+        assert section.count("<details") == 2
+        assert "Task 5.1: Console &lt;and&gt; file (3 points)" in section and "(2.5 points)" in section
+        assert "<code>basicConfig(force=True)</code>" in section and "Format a copy of the record." in section
+        assert [t["id"] for t in hooks.toc_tokens(section)] == ["hints"]
+        assert hooks.hints_html([]) == ""
+
     def test_a_diagram_count_mismatch_fails(self, hooks: Any) -> None:
         """If the HTML and the notebook disagree on the number of diagrams, the build stops."""
         from mkdocs.exceptions import PluginError
@@ -430,6 +455,24 @@ class TestBuiltFiles:
                 if not (target.is_file() or (target / "index.html").is_file()):
                     broken.append(f"{url or 'home'} -> {href}")
         assert not broken, f"links that lead nowhere: {broken[:10]}"
+
+    def test_exercise_pages_show_every_hint(self, built_site: SiteResult) -> None:
+        """Every task of every released exercise has its hint, from course.toml, on the exercise page."""
+        import markdown
+
+        checked = 0
+        for assignment in MANIFEST.assignments:
+            if not assignment.release_path().exists():
+                continue
+            page = html_text(
+                (built_site.output / exercise_url(assignment.slug) / "index.html").read_text("utf-8")
+            )
+            for task in assignment.tasks:
+                assert normalise(html_text(markdown.markdown(task.hint))) in normalise(page), (
+                    f"hint {task.id} missing"
+                )
+                checked += 1
+        assert checked > 0
 
     def test_in_page_links_reach_a_heading(self, built_site: SiteResult) -> None:
         """Every #anchor link (the table of contents, the permalinks) names an id on its own page."""
