@@ -44,7 +44,7 @@ _PRE_MERMAID = re.compile(r"<pre class=\"mermaid\">(.*?)</pre>", re.DOTALL)
 _MERMAID_FENCE = re.compile(r"^```mermaid[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _NOTEBOOK_HREF = re.compile(r"href=\"([^\"#:?]+\.ipynb)(#[^\"]*)?\"")
 _HEADING = re.compile(r"<h([1-6]) id=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.DOTALL)
-_ANCHOR_LINK = re.compile(r"<a class=\"anchor-link\"[^>]*>.*?</a>", re.DOTALL)
+_ANCHOR_LINK = re.compile(r"<a class=\"(?:anchor-link|headerlink)\"[^>]*>.*?</a>", re.DOTALL)
 _REMOTE_ASSET = re.compile(
     r"<script[^>]*\bsrc=\"((?:https?:)?//[^\"]+)\"|<link[^>]*\bhref=\"((?:https?:)?//[^\"]+)\"[^>]*>",
     re.IGNORECASE,
@@ -128,7 +128,7 @@ def toc_tokens(content: str, *, depth: int = 3) -> list[dict[str, Any]]:
     stack = [root]
     for match in _HEADING.finditer(content):
         level, anchor, inner = int(match.group(1)), match.group(2), match.group(3)
-        if level > depth or "anchor-link" not in inner:
+        if level > depth or not ("anchor-link" in inner or "headerlink" in inner):
             continue  # deeper than the toc shows, or a heading inside a cell's output
         text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", _ANCHOR_LINK.sub("", inner))).split())
         token = {"level": level, "id": anchor, "name": html.escape(text), "children": []}
@@ -151,7 +151,8 @@ def hints_html(tasks: list[dict[str, Any]]) -> str:
         for t in tasks
     ]
     return (
-        '\n<div class="nb-hints">\n<h2 id="hints">Hints<a class="anchor-link" href="#hints">¶</a></h2>\n'
+        '\n<div class="nb-hints">\n'
+        '<h2 id="hints">Hints<a class="headerlink" href="#hints" title="Permanent link">¶</a></h2>\n'
         f"<p>Stuck on a task? Open its hint (the same text as "
         f"<code>uv run course hint {html.escape(tasks[0]['id'])}</code> in the repository).</p>\n"
         + "\n".join(boxes)
