@@ -654,8 +654,8 @@ class TestInTheBrowser:
             next_link = probe.page.locator("a.md-footer__link--next")
             if next_link.count() == 0:
                 break
-            next_link.first.click()
-            probe.page.wait_for_load_state("load")
+            with probe.page.expect_navigation(wait_until="load"):
+                next_link.first.click()
             visited.append(probe.page.url.removeprefix(site_url))
         assert visited == pages[1:], f"the next links visit {visited}"
         lessons = [url for url in visited if url.startswith("lessons/")]
