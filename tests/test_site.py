@@ -611,6 +611,8 @@ class PageProbe:
             " + document.querySelectorAll('pre.nb-mermaid-error').length",
             timeout=30_000,
         )
+        # Let the search worker and index finish loading, or leaving the page aborts them (ERR_ABORTED).
+        self.page.wait_for_load_state("networkidle")
 
     def close(self) -> None:
         self.context.close()
