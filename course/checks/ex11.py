@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from structlog.testing import capture_logs
 
-from course.checks.support import expect, isolated, passed
+from course.checks.support import expect, isolated, output_note, passed
 
 __all__ = [
     "task_1",
@@ -67,15 +67,6 @@ def _is_utc_iso(value: object) -> bool:
     return stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0
 
 
-def _output_note(captured: Any) -> str:
-    note = ""
-    if captured.stdout:
-        note += f"\nstdout received:\n{captured.stdout.strip()[:500]}"
-    if captured.stderr:
-        note += f"\nstderr received:\n{captured.stderr.strip()[:500]}"
-    return note
-
-
 # --- Task 11.1: a JSON pipeline --------------------------------------------------------------------------
 
 
@@ -95,7 +86,7 @@ def _check_json_pipeline(configure_json_logging: Callable[[io.StringIO], None], 
     expect(
         not captured.stdout and not captured.stderr,
         "the log lines should go to the stream you were given, not to stdout or stderr "
-        "(PrintLoggerFactory(file=stream) or WriteLoggerFactory(file=stream))." + _output_note(captured),
+        "(PrintLoggerFactory(file=stream) or WriteLoggerFactory(file=stream))." + output_note(captured),
     )
     events = _parse_lines(stream.getvalue(), "the stream")
     wanted = [("prediction", "info", "req-1f2e"), ("slow_request", "warning", "req-1f2e")]
@@ -291,7 +282,7 @@ def _render(configure_output: Callable[..., None], as_json: bool) -> str:
     expect(
         not captured.stdout and not captured.stderr,
         f"with as_json={as_json}, the output should go to the stream you were given only."
-        + _output_note(captured),
+        + output_note(captured),
     )
     return stream.getvalue()
 

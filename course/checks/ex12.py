@@ -21,7 +21,7 @@ from typing import Any
 from rich.console import Console
 from rich.logging import RichHandler
 
-from course.checks.support import expect, isolated, passed
+from course.checks.support import expect, isolated, output_note, passed
 
 __all__ = [
     "task_1",
@@ -51,16 +51,6 @@ def _plain(stream: io.StringIO) -> str:
 def _flat(text: str) -> str:
     """Join Rich's wrapped columns back into one line of words, so a wrapped message still matches."""
     return " ".join(text.split())
-
-
-def _output_note(captured: object) -> str:
-    note = ""
-    stdout, stderr = getattr(captured, "stdout", ""), getattr(captured, "stderr", "")
-    if stdout:
-        note += f"\nstdout received:\n{stdout.strip()[:500]}"
-    if stderr:
-        note += f"\nstderr received:\n{stderr.strip()[:500]}"
-    return note
 
 
 @contextlib.contextmanager
@@ -127,11 +117,11 @@ def _check_rich_handler(
     expect(
         text.strip(),
         "nothing reached the console you were given: create the handler with "
-        "RichHandler(console=console, ...)." + _output_note(captured),
+        "RichHandler(console=console, ...)." + output_note(captured),
     )
     expect(
         not captured.stdout and not captured.stderr,
-        "the handler wrote outside its console." + _output_note(captured),
+        "the handler wrote outside its console." + output_note(captured),
     )
     flat = _flat(text)
     for level, message in messages:
@@ -208,7 +198,7 @@ def _check_literal(
         )
     expect(
         not captured.stdout and not captured.stderr,
-        "the handler wrote outside its console." + _output_note(captured),
+        "the handler wrote outside its console." + output_note(captured),
     )
 
 
@@ -272,7 +262,7 @@ def _check_notebook_console(
     expect(
         not captured.stderr,
         "the old console handler still writes to stderr: remove it (a FileHandler is also a "
-        "StreamHandler, so test the type with care)." + _output_note(captured),
+        "StreamHandler, so test the type with care)." + output_note(captured),
     )
     expect(
         file_lines
@@ -351,7 +341,7 @@ def _check_tracebacks(
     )
     expect(
         not captured.stdout and not captured.stderr,
-        "the handler wrote outside its console." + _output_note(captured),
+        "the handler wrote outside its console." + output_note(captured),
     )
 
 

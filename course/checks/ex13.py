@@ -25,7 +25,7 @@ import structlog
 from rich.console import Console
 from rich.logging import RichHandler
 
-from course.checks.support import ListHandler, expect, isolated, passed
+from course.checks.support import ListHandler, expect, isolated, output_note, passed
 
 __all__ = [
     "REFERENCE_LIBRARY",
@@ -79,15 +79,6 @@ def _library(source: str, name: str) -> Iterator[types.ModuleType]:
 
 def _console(stream: io.StringIO) -> Console:
     return Console(file=stream, width=100, force_jupyter=False, color_system=None)
-
-
-def _output_note(captured: Any) -> str:
-    note = ""
-    if captured.stdout:
-        note += f"\nstdout received:\n{captured.stdout.strip()[:500]}"
-    if captured.stderr:
-        note += f"\nstderr received:\n{captured.stderr.strip()[:500]}"
-    return note
 
 
 # --- Task 13.1: the library layer --------------------------------------------------------------------
@@ -161,7 +152,7 @@ def _check_library(source: object, name: str) -> None:
         f"message yourself; these records had no arguments: {lazy}",
     )
     expect(
-        not captured.stdout and not captured.stderr, "the library printed something." + _output_note(captured)
+        not captured.stdout and not captured.stderr, "the library printed something." + output_note(captured)
     )
 
 
@@ -211,9 +202,7 @@ def _check_notebook(setup_notebook: Callable[[Console], None], runs: int) -> Non
         "predicting from" not in text,
         f"DEBUG records should not be shown in the notebook (INFO and above); output:\n{stream.getvalue()}",
     )
-    expect(
-        not captured.stdout and not captured.stderr, "output escaped the console." + _output_note(captured)
-    )
+    expect(not captured.stdout and not captured.stderr, "output escaped the console." + output_note(captured))
 
 
 def task_2(setup_notebook: Callable[[Console], None]) -> None:
@@ -257,7 +246,7 @@ def _check_experiment(run_experiment: Callable[..., float], run_id: str, hidden:
             f"{run_id} | DEBUG | predicting from 0 scores",
             f"{run_id} | WARNING | no scores given; predicting 0.0",
         ]
-    note = _output_note(captured)
+    note = output_note(captured)
     if "Logging error in Loguru Handler" in captured.stderr:
         note += "\nloguru could not format a record: does every record, the library's too, have a run_id?"
     expect(
@@ -320,7 +309,7 @@ def _check_service(configure_service: Callable[[io.StringIO], None], hidden: boo
     expect(
         not captured.stdout and not captured.stderr,
         "every record should go to the stream you were given, nothing to stdout or stderr."
-        + _output_note(captured),
+        + output_note(captured),
     )
     events = _parse(stream.getvalue())
     seen = [(e.get("event"), e.get("level"), e.get("request_id")) for e in events]

@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from loguru import logger as loguru_logger
 
-from course.checks.support import ListHandler, expect, isolated, passed
+from course.checks.support import ListHandler, expect, isolated, output_note, passed
 
 __all__ = [
     "task_1",
@@ -41,15 +41,6 @@ LoguruCapture = Callable[..., AbstractContextManager[list[dict[str, Any]]]]
 
 class _Planned(Exception):
     """Raised inside a capture block on purpose, to see that the helper cleans up anyway."""
-
-
-def _output_note(captured: Any) -> str:
-    note = ""
-    if captured.stdout:
-        note += f"\nstdout received:\n{captured.stdout.strip()[:500]}"
-    if captured.stderr:
-        note += f"\nstderr received:\n{captured.stderr.strip()[:500]}"
-    return note
 
 
 # --- Task 14.1: capture a logger that does not propagate ------------------------------------------------
@@ -113,7 +104,7 @@ def _check_capture_records(capture_records: RecordCapture, *, propagate: bool, h
         f"{logging.getLevelName(level_after)}",
     )
     expect(
-        not captured.stdout and not captured.stderr, "capturing printed something." + _output_note(captured)
+        not captured.stdout and not captured.stderr, "capturing printed something." + output_note(captured)
     )
     if hidden:
         expect(escaped, "an exception raised inside the block should propagate out of it.")
@@ -191,7 +182,7 @@ def _check_capture_loguru(capture_loguru: LoguruCapture, *, hidden: bool) -> Non
         f"the application's sink received: {production}",
     )
     expect(
-        not captured.stdout and not captured.stderr, "capturing printed something." + _output_note(captured)
+        not captured.stdout and not captured.stderr, "capturing printed something." + output_note(captured)
     )
     if hidden:
         expect(
@@ -380,7 +371,7 @@ def _check_cheap_logging(log_batch_summary: Callable[..., None], *, hidden: bool
             f"computed {disabled.calls} times. logger.isEnabledFor() accounts for logging.disable(), "
             "getEffectiveLevel() does not.",
         )
-    expect(not captured.stdout and not captured.stderr, "logging printed something." + _output_note(captured))
+    expect(not captured.stdout and not captured.stderr, "logging printed something." + output_note(captured))
 
 
 def task_4(log_batch_summary: Callable[..., None]) -> None:
@@ -432,7 +423,7 @@ def _check_queue_logging(
     expect(
         not worker_output.stdout and not worker_output.stderr,
         "the worker still printed through the console handler it inherited: in the worker, the QueueHandler "
-        "should replace the root's handlers." + _output_note(worker_output),
+        "should replace the root's handlers." + output_note(worker_output),
     )
     wanted = [
         ("INFO", "fold 1: accuracy 0.910"),
@@ -501,7 +492,7 @@ def _check_queue_logging(
             "the traceback of logger.exception() should travel with the record's message; "
             f"seen {seen[-1][1]!r}",
         )
-    expect(not main_output.stderr, "the listener wrote to stderr." + _output_note(main_output))
+    expect(not main_output.stderr, "the listener wrote to stderr." + output_note(main_output))
 
 
 def task_5(configure_worker: Callable[[Any, str], None], start_listener: Callable[..., Any]) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from logkit.state import isolated_logging
 
-__all__ = ["Captured", "ListHandler", "expect", "isolated", "passed"]
+__all__ = ["Captured", "ListHandler", "expect", "isolated", "output_note", "passed"]
 
 
 class ListHandler(logging.Handler):
@@ -69,6 +69,17 @@ def expect(condition: object, message: str) -> None:
     """Fail the check with a message written for the student when ``condition`` is false."""
     if not condition:
         raise AssertionError(message)
+
+
+def output_note(captured: object) -> str:
+    """What a block printed (its ``stdout`` and ``stderr``, 500 characters each), for a failure message."""
+    note = ""
+    stdout, stderr = getattr(captured, "stdout", ""), getattr(captured, "stderr", "")
+    if stdout:
+        note += f"\nstdout received:\n{stdout.strip()[:500]}"
+    if stderr:
+        note += f"\nstderr received:\n{stderr.strip()[:500]}"
+    return note
 
 
 def passed(task_id: str, *, hidden_checks: int = 0) -> None:
